@@ -1,0 +1,78 @@
+using System.Reflection;
+using Microsoft.AspNetCore.Diagnostics.HealthChecks;
+using Microsoft.AspNetCore.Http.Json;
+using Microsoft.AspNetCore.Routing;
+using Scalar.AspNetCore;
+
+namespace OpenSciServer.Infrastructure;
+
+/// <summary>Plumbing every feature relies on: options, database, errors, health, OpenAPI, CORS.</summary>
+public static class PlatformHost
+{
+    /// <summary>The build's version: <c>git describe</c> at build time.</summary>
+    public static string Version { get; } =
+        typeof(PlatformHost).Assembly.GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion ?? "unknown";
+
+    public static void AddPlatformInfrastructure(this WebApplicationBuilder builder)
+    {
+        ArgumentNullException.ThrowIfNull(builder);
+        builder.Services.AddSingleton(TimeProvider.System);
+        builder.AddPlatformOptions();
+        builder.AddPlatformDatabase();
+        builder.Services.AddProblemDetails();
+        builder.Services.AddExceptionHandler<ApiExceptionHandler>();
+        // Bad JSON or route values reach the exception handler, which answers in the caller's format.
+        builder.Services.Configure<RouteHandlerOptions>(o => o.ThrowOnBadRequest = true);
+        builder.Services.Configure<JsonOptions>(o => o.SerializerOptions.DefaultIgnoreCondition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull);
+        builder.Services.AddPlatformCors();
+        builder.Services.AddOpenApi(o => o.AddDocumentTransformer((doc, _, _) =>
+        {
+            doc.Info.Title = "OpenSciServer API";
+            doc.Info.Version = Version;
+            doc.Info.Description = "The native API (/api) and the SciServer-compatible routes. Authenticate with the X-Auth-Token header.";
+            return Task.CompletedTask;
+        }));
+        builder.Logging.Configure(o => o.ActivityTrackingOptions = ActivityTrackingOptions.TraceId | ActivityTrackingOptions.SpanId);
+    }
+
+    /// <summary>Error handling, status pages and security headers; runs first in the pipeline.</summary>
+    public static void UsePlatformErrorHandling(this WebApplication app)
+    {
+        ArgumentNullException.ThrowIfNull(app);
+        app.UseExceptionHandler("/error");
+        // JSON clients get a JSON body for every error status; people get a page.
+        app.UseWhen(ctx => ApiPaths.IsApi(ctx.Request.Path), api => api.UseStatusCodePages(ctx =>
+            ErrorResponses.WriteAsync(ctx.HttpContext, ctx.HttpContext.Response.StatusCode, StatusMessage(ctx.HttpContext.Response.StatusCode))));
+        app.UseWhen(ctx => !ApiPaths.IsApi(ctx.Request.Path), web => web.UseStatusCodePagesWithReExecute("/not-found"));
+        app.Use(static (ctx, next) =>
+        {
+            var headers = ctx.Response.Headers;
+            headers.XContentTypeOptions = "nosniff";
+            headers["Referrer-Policy"] = "same-origin";
+            headers.XFrameOptions = "SAMEORIGIN";
+            return next(ctx);
+        });
+    }
+
+    public static void MapPlatformInfrastructure(this WebApplication app)
+    {
+        ArgumentNullException.ThrowIfNull(app);
+        app.MapHealthChecks("/health", new HealthCheckOptions
+        {
+            ResultStatusCodes = { [Microsoft.Extensions.Diagnostics.HealthChecks.HealthStatus.Unhealthy] = StatusCodes.Status503ServiceUnavailable },
+        }).AllowAnonymous();
+        app.MapOpenApi().AllowAnonymous();
+        app.MapScalarApiReference("/docs", o => o.WithTitle("OpenSciServer API").WithOpenApiRoutePattern("/openapi/{documentName}.json"))
+            .AllowAnonymous();
+    }
+
+    private static string StatusMessage(int status) => status switch
+    {
+        404 => "There is nothing at this address. Check the URL against the API reference at /docs.",
+        405 => "This address does not accept this HTTP method.",
+        401 => "Authentication required: send a token in the X-Auth-Token header.",
+        403 => "You are not allowed to do this.",
+        415 => "Send the body as JSON (Content-Type: application/json).",
+        _ => ErrorResponses.ReasonTitle(status) + ".",
+    };
+}

@@ -1,0 +1,33 @@
+using OpenSciServer.Accounts;
+using OpenSciServer.Compat;
+using OpenSciServer.Infrastructure;
+using OpenSciServer.Web;
+
+var builder = WebApplication.CreateBuilder(args);
+
+builder.AddPlatformInfrastructure();
+builder.AddAccounts();
+builder.AddWeb();
+
+var app = builder.Build();
+
+await app.MigratePlatformDatabaseAsync();
+await app.SeedAdminAsync();
+
+app.UsePlatformErrorHandling();
+app.UseRouting();
+app.UseCors();
+app.UseAuthentication();
+app.UseAuthorization();
+app.UseMiddleware<CookieCsrfMiddleware>();
+app.UseAntiforgery();
+
+app.MapPlatformInfrastructure();
+app.MapAccountEndpoints();
+app.MapKeystoneEndpoints();
+app.MapWeb();
+
+await app.RunAsync();
+
+/// <summary>The entry point, visible to WebApplicationFactory in the tests.</summary>
+public partial class Program;

@@ -1,0 +1,66 @@
+using Microsoft.AspNetCore.Mvc;
+using Microsoft.Extensions.Options;
+using OpenSciServer.Accounts;
+using OpenSciServer.Compat;
+using OpenSciServer.Infrastructure;
+
+namespace OpenSciServer.Web;
+
+public static class WebSetup
+{
+    public static void AddWeb(this WebApplicationBuilder builder)
+    {
+        ArgumentNullException.ThrowIfNull(builder);
+        builder.Services.AddRazorComponents();
+        builder.Services.AddHttpContextAccessor();
+        builder.Services.AddAntiforgery(o =>
+        {
+            o.HeaderName = "RequestVerificationToken";
+            o.Cookie.Name = ".OpenSciServer.Antiforgery";
+            o.Cookie.SameSite = SameSiteMode.Strict;
+        });
+    }
+
+    public static void MapWeb(this WebApplication app)
+    {
+        ArgumentNullException.ThrowIfNull(app);
+        app.MapStaticAssets();
+        app.MapRazorComponents<App>();
+
+        app.MapPost("/logout", LogoutAsync).ExcludeFromDescription();
+        app.MapGet("/resources/sciscript.json", (HttpRequest request, IOptions<PlatformOptions> options) =>
+                TypedResults.File(
+                    System.Text.Json.JsonSerializer.SerializeToUtf8Bytes(SciScriptConfig.For(SciScriptConfig.BaseUrl(request, options)), JsonIndented),
+                    "application/json", "sciscript.json"))
+            .AllowAnonymous().WithTags("SciServer: Client").WithName("DownloadSciScriptConfig")
+            .WithSummary("SciScript's configuration file filled with this server's URLs.");
+    }
+
+    private static readonly System.Text.Json.JsonSerializerOptions JsonIndented = new() { WriteIndented = true };
+
+    // Binding a form value makes the endpoint require a valid antiforgery token.
+    private static async Task<IResult> LogoutAsync([FromForm(Name = "returnUrl")] string? returnUrl, HttpContext context, TokenService tokens, CancellationToken ct)
+    {
+        await CookieLogin.SignOutAsync(context, tokens, ct);
+        return TypedResults.LocalRedirect(SafeRedirect.Local(returnUrl, "/login?loggedOut=true"));
+    }
+}
+
+/// <summary>Return URLs are followed only when they stay on this site.</summary>
+public static class SafeRedirect
+{
+    public static string Local(string? url, string fallback = "/")
+    {
+        if (string.IsNullOrEmpty(url) || url.Length > 2048)
+        {
+            return fallback;
+        }
+
+        // "/x" is local; "//host" and "/\host" are protocol-relative to another host; anything with a
+        // scheme or control characters is not ours.
+        var ok = url[0] == '/'
+            && (url.Length == 1 || (url[1] != '/' && url[1] != '\\'))
+            && !url.Any(c => char.IsControl(c) || c == '\\');
+        return ok ? url : fallback;
+    }
+}
