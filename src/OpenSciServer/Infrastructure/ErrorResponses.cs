@@ -69,6 +69,15 @@ internal sealed partial class ApiExceptionHandler(ILogger<ApiExceptionHandler> l
         var path = ErrorResponses.OriginalPath(httpContext);
         if (!ApiPaths.IsApi(path))
         {
+            if (exception is BadHttpRequestException pageBad)
+            {
+                // A malformed form post to a page: the client's fault, not a server error.
+                httpContext.Response.StatusCode = pageBad.StatusCode;
+                httpContext.Response.ContentType = "text/plain; charset=utf-8";
+                await httpContext.Response.WriteAsync("The request could not be read: " + FirstLine(pageBad.Message), cancellationToken);
+                return true;
+            }
+
             return false;
         }
 

@@ -40,6 +40,20 @@ public static class PlatformHost
     {
         ArgumentNullException.ThrowIfNull(app);
         app.UseExceptionHandler("/error");
+        // The error page is re-executed with the failed request's method; a failed form POST would
+        // otherwise reach the page as an unnamed form post and answer 400 instead of the error page.
+        app.Use(static (ctx, next) =>
+        {
+            if (ctx.Features.Get<Microsoft.AspNetCore.Diagnostics.IExceptionHandlerFeature>() is not null && !HttpMethods.IsGet(ctx.Request.Method))
+            {
+                ctx.Request.Method = HttpMethods.Get;
+                // Routing already picked an endpoint for the old method; let it choose again.
+                ctx.SetEndpoint(null);
+                ctx.Request.RouteValues.Clear();
+            }
+
+            return next(ctx);
+        });
         // JSON clients get a JSON body for every error status; people get a page.
         app.UseWhen(ctx => ApiPaths.IsApi(ctx.Request.Path), api => api.UseStatusCodePages(ctx =>
             ErrorResponses.WriteAsync(ctx.HttpContext, ctx.HttpContext.Response.StatusCode, StatusMessage(ctx.HttpContext.Response.StatusCode))));

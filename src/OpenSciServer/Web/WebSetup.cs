@@ -1,4 +1,4 @@
-using Microsoft.AspNetCore.Mvc;
+using Microsoft.AspNetCore.Antiforgery;
 using Microsoft.Extensions.Options;
 using OpenSciServer.Accounts;
 using OpenSciServer.Compat;
@@ -27,7 +27,7 @@ public static class WebSetup
         app.MapStaticAssets();
         app.MapRazorComponents<App>();
 
-        app.MapPost("/logout", LogoutAsync).ExcludeFromDescription();
+        app.MapPost("/logout", LogoutAsync).ExcludeFromDescription().DisableAntiforgery();
         app.MapGet("/resources/sciscript.json", (HttpRequest request, IOptions<PlatformOptions> options) =>
                 TypedResults.File(
                     System.Text.Json.JsonSerializer.SerializeToUtf8Bytes(SciScriptConfig.For(SciScriptConfig.BaseUrl(request, options)), JsonIndented),
@@ -38,10 +38,20 @@ public static class WebSetup
 
     private static readonly System.Text.Json.JsonSerializerOptions JsonIndented = new() { WriteIndented = true };
 
-    // Binding a form value makes the endpoint require a valid antiforgery token.
-    private static async Task<IResult> LogoutAsync([FromForm(Name = "returnUrl")] string? returnUrl, HttpContext context, TokenService tokens, CancellationToken ct)
+    // The logout form posts here; like every cookie-authenticated change it must carry the antiforgery token.
+    private static async Task<IResult> LogoutAsync(HttpContext context, IAntiforgery antiforgery, TokenService tokens, CancellationToken ct)
     {
+        try
+        {
+            await antiforgery.ValidateRequestAsync(context);
+        }
+        catch (AntiforgeryValidationException)
+        {
+            return TypedResults.BadRequest("The logout form expired. Reload the page and log out again.");
+        }
+
         await CookieLogin.SignOutAsync(context, tokens, ct);
+        var returnUrl = context.Request.HasFormContentType ? (await context.Request.ReadFormAsync(ct))["returnUrl"].ToString() : null;
         return TypedResults.LocalRedirect(SafeRedirect.Local(returnUrl, "/login?loggedOut=true"));
     }
 }
