@@ -45,7 +45,8 @@ public static class AccountEndpoints
         var admin = app.MapGroup("/api/admin/users").WithTags("Admin").RequireAuthorization(PlatformAuth.AdminPolicy).RequireCors(PlatformCors.Api);
         admin.MapGet("/", ListUsersAsync).WithName("ListUsers").WithSummary("All accounts (admins only).");
         admin.MapPost("/", CreateUserAsync).WithName("CreateUser").WithSummary("Create an active account (admins only).");
-        admin.MapPost("/{id:guid}/approve", (Guid id, ClaimsPrincipal u, AccountService s, CancellationToken ct) => SetStatusAsync(id, UserStatus.Active, u, s, ct))
+        admin.MapGet("/{id:guid}", GetUserAsync).WithName("GetUser").WithSummary("One account (admins only).");
+        admin.MapPost("/{id:guid}/approve", ApproveAsync)
             .WithName("ApproveUser").WithSummary("Approve a pending account.");
         admin.MapPost("/{id:guid}/enable", (Guid id, ClaimsPrincipal u, AccountService s, CancellationToken ct) => SetStatusAsync(id, UserStatus.Active, u, s, ct))
             .WithName("EnableUser").WithSummary("Re-enable a disabled account.");
@@ -67,7 +68,7 @@ public static class AccountEndpoints
 
     private static async Task<NoContent> ChangePasswordAsync(ChangePasswordRequest request, ClaimsPrincipal principal, AccountService accounts, CancellationToken ct)
     {
-        await accounts.ChangePasswordAsync(principal.UserId(), request.CurrentPassword, request.NewPassword, ct);
+        await accounts.ChangePasswordAsync(principal.UserId(), request.CurrentPassword, request.NewPassword, principal.TokenId(), ct);
         return TypedResults.NoContent();
     }
 
@@ -94,7 +95,7 @@ public static class AccountEndpoints
         }
 
         var issued = await tokens.CreatePersonalTokenAsync(principal.UserId(), request.Name, expiresAt, ct);
-        return TypedResults.Created($"/api/account/tokens/{issued.Info.Id}",
+        return TypedResults.Created("/api/account/tokens",
             new CreatedTokenResponse(issued.Info.Id, issued.Info.Name, issued.Secret, issued.Info.ExpiresAt));
     }
 
@@ -112,6 +113,12 @@ public static class AccountEndpoints
         var user = await accounts.CreateAsync(request.Username, request.Email, request.Password, UserStatus.Active, isAdmin: false, ct);
         return TypedResults.Created($"/api/admin/users/{user.Id}", UserResponse.From(user));
     }
+
+    private static async Task<Ok<UserResponse>> GetUserAsync(Guid id, AccountService accounts, CancellationToken ct) =>
+        TypedResults.Ok(UserResponse.From(await accounts.FindAsync(id, ct)));
+
+    private static async Task<Ok<UserResponse>> ApproveAsync(Guid id, ClaimsPrincipal principal, AccountService accounts, CancellationToken ct) =>
+        TypedResults.Ok(UserResponse.From(await accounts.ApproveAsync(principal.UserId(), id, ct)));
 
     private static async Task<Ok<UserResponse>> SetStatusAsync(Guid id, UserStatus status, ClaimsPrincipal principal, AccountService accounts, CancellationToken ct) =>
         TypedResults.Ok(UserResponse.From(await accounts.SetStatusAsync(principal.UserId(), id, status, ct)));

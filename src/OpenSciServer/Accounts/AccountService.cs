@@ -46,9 +46,12 @@ public sealed class AccountService(
     }
 
     /// <summary>Creates an account directly (admins, and the first-start seeding).</summary>
-    public async Task<User> CreateAsync(string? username, string? email, string? password, UserStatus status, bool isAdmin, CancellationToken cancellationToken)
+    public Task<User> CreateAsync(string? username, string? email, string? password, UserStatus status, bool isAdmin, CancellationToken cancellationToken) =>
+        CreateAsync(username, email, password, status, isAdmin, allowReservedName: false, cancellationToken);
+
+    internal async Task<User> CreateAsync(string? username, string? email, string? password, UserStatus status, bool isAdmin, bool allowReservedName, CancellationToken cancellationToken)
     {
-        var (name, nameError) = UserNames.ValidateNew(username);
+        var (name, nameError) = UserNames.ValidateNew(username, allowReservedName);
         if (nameError is not null)
         {
             throw PlatformException.Invalid(nameError, "username");
@@ -160,7 +163,11 @@ public sealed class AccountService(
         return user;
     }
 
-    public async Task ChangePasswordAsync(Guid userId, string? currentPassword, string? newPassword, CancellationToken cancellationToken)
+    /// <summary>
+    /// Changes the password and ends every other password login (a stolen session ends with the old
+    /// password); personal tokens and the login making the change stay valid.
+    /// </summary>
+    public async Task ChangePasswordAsync(Guid userId, string? currentPassword, string? newPassword, Guid? keepLoginTokenId, CancellationToken cancellationToken)
     {
         var user = await FindAsync(userId, cancellationToken);
         if (string.IsNullOrEmpty(currentPassword) || currentPassword.Length > MaxPasswordLength
@@ -172,6 +179,9 @@ public sealed class AccountService(
         ValidatePassword(newPassword, user.UserName, "newPassword");
         user.PasswordHash = hasher.HashPassword(user, newPassword!);
         await db.SaveChangesAsync(cancellationToken);
+        var now = time.GetUtcNow();
+        await db.AccessTokens.Where(t => t.UserId == userId && t.Kind == TokenKind.Login && t.RevokedAt == null && t.Id != keepLoginTokenId)
+            .ExecuteUpdateAsync(s => s.SetProperty(t => t.RevokedAt, now), cancellationToken);
         Log.PasswordChanged(logger, user.UserName);
     }
 
@@ -191,7 +201,19 @@ public sealed class AccountService(
     public Task<int> CountPendingAsync(CancellationToken cancellationToken) =>
         db.Users.CountAsync(u => u.Status == UserStatus.PendingApproval, cancellationToken);
 
-    /// <summary>Approves, disables or re-enables an account. Disabling ends its tokens at once.</summary>
+    /// <summary>Approves an account that waits for approval.</summary>
+    public async Task<User> ApproveAsync(Guid actorId, Guid userId, CancellationToken cancellationToken)
+    {
+        var user = await FindAsync(userId, cancellationToken);
+        if (user.Status != UserStatus.PendingApproval)
+        {
+            throw PlatformException.Conflict($"The account '{user.UserName}' is not waiting for approval.");
+        }
+
+        return await SetStatusAsync(actorId, userId, UserStatus.Active, cancellationToken);
+    }
+
+    /// <summary>Disables or re-enables an account. Disabling ends its tokens at once.</summary>
     public async Task<User> SetStatusAsync(Guid actorId, Guid userId, UserStatus status, CancellationToken cancellationToken)
     {
         var user = await FindAsync(userId, cancellationToken);

@@ -31,7 +31,8 @@ public static class AccountsSetup
         await using var scope = app.Services.CreateAsyncScope();
         var services = scope.ServiceProvider;
         var db = services.GetRequiredService<Infrastructure.PlatformDbContext>();
-        if (await db.Users.AnyAsync(u => u.UserName == AdminUserName))
+        // Only on a platform without any admin: a deleted 'admin' does not come back while others hold the role.
+        if (await db.Users.AnyAsync(u => u.IsAdmin || u.UserName == AdminUserName))
         {
             return;
         }
@@ -41,7 +42,15 @@ public static class AccountsSetup
             ? RandomNumberGenerator.GetString("abcdefghijkmnpqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789", 20)
             : configured;
         var accounts = services.GetRequiredService<AccountService>();
-        await accounts.CreateAsync(AdminUserName, "admin@localhost.localdomain", password, UserStatus.Active, isAdmin: true, CancellationToken.None);
+        try
+        {
+            await accounts.CreateAsync(AdminUserName, "admin@localhost.localdomain", password, UserStatus.Active, isAdmin: true, allowReservedName: true, CancellationToken.None);
+        }
+        catch (Infrastructure.PlatformException e)
+        {
+            throw new InvalidOperationException($"Cannot create the first admin account: {e.Message} (check {AdminPasswordVariable}).", e);
+        }
+
         Log.AdminCreated(services.GetRequiredService<ILogger<AccountService>>(), AdminUserName);
         if (string.IsNullOrEmpty(configured))
         {

@@ -21,6 +21,9 @@ public static class PlatformAuth
     public const string TokenQuery = "token";
     public const string AuthCookieName = ".OpenSciServer.Auth";
 
+    /// <summary>The authentication type of a principal whose token came in the portalCookie: ambient, like a cookie login.</summary>
+    public const string PortalCookieAuthType = "TokenCookie";
+
     public const string TokenIdClaim = "oss:tid";
     public const string AdminRole = "admin";
     public const string AdminPolicy = "Admin";
@@ -53,28 +56,31 @@ public static class PlatformAuth
     }
 
     /// <summary>The token a request presents: header everywhere; cookie and query only on SciServer-compatible routes.</summary>
-    public static string? FindToken(HttpRequest request)
+    public static string? FindToken(HttpRequest request) => FindTokenWithSource(request).Token;
+
+    /// <summary>The token and the authentication type it earns: a cookie-borne token is ambient.</summary>
+    public static (string? Token, string AuthType) FindTokenWithSource(HttpRequest request)
     {
         ArgumentNullException.ThrowIfNull(request);
         if (request.Headers.TryGetValue(TokenHeader, out var header) && !string.IsNullOrWhiteSpace(header))
         {
-            return header.ToString().Trim();
+            return (header.ToString().Trim(), TokenScheme);
         }
 
         if (ApiPaths.IsCompat(request.Path))
         {
-            if (request.Cookies.TryGetValue(PortalCookie, out var cookie) && !string.IsNullOrWhiteSpace(cookie))
-            {
-                return cookie;
-            }
-
             if (request.Query.TryGetValue(TokenQuery, out var query) && !string.IsNullOrWhiteSpace(query))
             {
-                return query.ToString();
+                return (query.ToString(), TokenScheme);
+            }
+
+            if (request.Cookies.TryGetValue(PortalCookie, out var cookie) && !string.IsNullOrWhiteSpace(cookie))
+            {
+                return (cookie, PortalCookieAuthType);
             }
         }
 
-        return null;
+        return (null, TokenScheme);
     }
 }
 
@@ -88,7 +94,7 @@ internal sealed class TokenAuthenticationHandler(
 {
     protected override async Task<AuthenticateResult> HandleAuthenticateAsync()
     {
-        var secret = PlatformAuth.FindToken(Request);
+        var (secret, authType) = PlatformAuth.FindTokenWithSource(Request);
         if (secret is null)
         {
             return AuthenticateResult.NoResult();
@@ -100,7 +106,7 @@ internal sealed class TokenAuthenticationHandler(
             return AuthenticateResult.Fail("The token is invalid, expired or revoked.");
         }
 
-        return AuthenticateResult.Success(new AuthenticationTicket(PlatformAuth.CreatePrincipal(principal, PlatformAuth.TokenScheme), Scheme.Name));
+        return AuthenticateResult.Success(new AuthenticationTicket(PlatformAuth.CreatePrincipal(principal, authType), Scheme.Name));
     }
 
     protected override Task HandleChallengeAsync(AuthenticationProperties properties) =>
@@ -115,8 +121,9 @@ internal sealed class TokenAuthenticationHandler(
 
 /// <summary>
 /// Cookie-borne credentials are sent by the browser on cross-site requests too, so a state-changing API
-/// call that relies on one must carry the antiforgery token (header <c>RequestVerificationToken</c>).
-/// Calls that present <c>X-Auth-Token</c> are not ambient and need none. Dashboard forms are checked by
+/// call authenticated by one (the dashboard cookie or SciServer's portalCookie) must carry the
+/// antiforgery token (header <c>RequestVerificationToken</c>; pages publish it in a meta tag). Calls
+/// authenticated by <c>X-Auth-Token</c> are not ambient and need none. Dashboard forms are checked by
 /// the Razor components' own antiforgery middleware.
 /// </summary>
 internal sealed class CookieCsrfMiddleware(RequestDelegate next, IAntiforgery antiforgery)
@@ -126,8 +133,7 @@ internal sealed class CookieCsrfMiddleware(RequestDelegate next, IAntiforgery an
         var request = context.Request;
         if (!HttpMethods.IsGet(request.Method) && !HttpMethods.IsHead(request.Method) && !HttpMethods.IsOptions(request.Method)
             && ApiPaths.IsApi(request.Path)
-            && !request.Headers.ContainsKey(PlatformAuth.TokenHeader)
-            && (request.Cookies.ContainsKey(PlatformAuth.AuthCookieName) || request.Cookies.ContainsKey(PlatformAuth.PortalCookie)))
+            && context.User.Identity?.AuthenticationType is PlatformAuth.CookieScheme or PlatformAuth.PortalCookieAuthType)
         {
             try
             {

@@ -23,7 +23,7 @@ public static partial class UserNames
     {
         "root", "daemon", "bin", "sys", "sync", "nobody", "nogroup", "postgres", "munge", "slurm",
         "www_data", "public", "system", "sciserver", "opensciserver", "idies", "anonymous", "guest",
-        "mydb", "api", "racm", "jupyter",
+        "mydb", "api", "racm", "jupyter", "admin", "administrator",
     };
 
     [GeneratedRegex("^[a-z][a-z0-9_]*$", RegexOptions.CultureInvariant)]
@@ -53,7 +53,10 @@ public static partial class UserNames
 
     /// <summary>Canonicalizes and validates a user name chosen for a new account.</summary>
     /// <returns>The canonical name, or an error message a person can act on.</returns>
-    public static (string Name, string? Error) ValidateNew(string? input)
+    public static (string Name, string? Error) ValidateNew(string? input) => ValidateNew(input, allowReserved: false);
+
+    /// <summary>As <see cref="ValidateNew(string?)"/>; the platform itself may take a reserved name (the first admin).</summary>
+    internal static (string Name, string? Error) ValidateNew(string? input, bool allowReserved)
     {
         var name = Canonicalize(input);
         if (name.Length == 0)
@@ -71,7 +74,7 @@ public static partial class UserNames
             return (name, "A user name may hold only letters a-z, digits and underscores, and starts with a letter.");
         }
 
-        if (Reserved.Contains(name))
+        if (!allowReserved && Reserved.Contains(name))
         {
             return (name, $"The name '{name}' is reserved; choose another.");
         }

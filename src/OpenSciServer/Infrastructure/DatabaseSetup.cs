@@ -56,6 +56,14 @@ internal static class DatabaseSetup
         }
 
         await db.Database.MigrateAsync();
+        if (db.Database.IsSqlite() && db.Database.GetDbConnection().DataSource is { Length: > 0 } file && File.Exists(file) && !OperatingSystem.IsWindows())
+        {
+            // Password hashes and token hashes live here: the platform's account only.
+            foreach (var part in new[] { file, file + "-wal", file + "-shm" }.Where(File.Exists))
+            {
+                File.SetUnixFileMode(part, UnixFileMode.UserRead | UnixFileMode.UserWrite);
+            }
+        }
     }
 }
 

@@ -1,5 +1,7 @@
 using System.Reflection;
 using Microsoft.AspNetCore.Diagnostics.HealthChecks;
+using Microsoft.AspNetCore.HttpOverrides;
+using Microsoft.Extensions.Options;
 using Microsoft.AspNetCore.Http.Json;
 using Microsoft.AspNetCore.Routing;
 using Scalar.AspNetCore;
@@ -25,6 +27,7 @@ public static class PlatformHost
         builder.Services.Configure<RouteHandlerOptions>(o => o.ThrowOnBadRequest = true);
         builder.Services.Configure<JsonOptions>(o => o.SerializerOptions.DefaultIgnoreCondition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull);
         builder.Services.AddPlatformCors();
+        builder.Services.AddOptions<ForwardedHeadersOptions>().Configure<IOptions<PlatformOptions>>(ConfigureProxies);
         builder.Services.AddOpenApi(o => o.AddDocumentTransformer((doc, _, _) =>
         {
             doc.Info.Title = "OpenSciServer API";
@@ -39,6 +42,11 @@ public static class PlatformHost
     public static void UsePlatformErrorHandling(this WebApplication app)
     {
         ArgumentNullException.ThrowIfNull(app);
+        if (app.Services.GetRequiredService<IOptions<PlatformOptions>>().Value.TrustedProxies.Length > 0)
+        {
+            app.UseForwardedHeaders();
+        }
+
         app.UseExceptionHandler("/error");
         // The error page is re-executed with the failed request's method; a failed form POST would
         // otherwise reach the page as an unnamed form post and answer 400 instead of the error page.
@@ -78,6 +86,29 @@ public static class PlatformHost
         app.MapOpenApi().AllowAnonymous();
         app.MapScalarApiReference("/docs", o => o.WithTitle("OpenSciServer API").WithOpenApiRoutePattern("/openapi/{documentName}.json"))
             .AllowAnonymous();
+    }
+
+    private static void ConfigureProxies(ForwardedHeadersOptions options, IOptions<PlatformOptions> platform)
+    {
+        options.ForwardedHeaders = ForwardedHeaders.XForwardedFor | ForwardedHeaders.XForwardedProto | ForwardedHeaders.XForwardedHost;
+        options.KnownProxies.Clear();
+        options.KnownIPNetworks.Clear();
+        foreach (var entry in platform.Value.TrustedProxies)
+        {
+            if (System.Net.IPNetwork.TryParse(entry, out var network))
+            {
+                options.KnownIPNetworks.Add(network);
+            }
+            else if (System.Net.IPAddress.TryParse(entry, out var address))
+            {
+                options.KnownProxies.Add(address);
+            }
+            else
+            {
+                throw new OptionsValidationException(PlatformOptions.SectionName, typeof(PlatformOptions),
+                    [$"Platform:TrustedProxies: '{entry}' is neither an IP address nor a network like 10.0.0.0/8."]);
+            }
+        }
     }
 
     private static string StatusMessage(int status) => status switch

@@ -15,8 +15,15 @@ public sealed class PlatformOptions
     /// The base URL clients use to reach this server (e.g. https://sciserver.example.org). When empty,
     /// the URL of the incoming request is used, which is right unless a proxy rewrites the host.
     /// </summary>
-    [Url(ErrorMessage = "Platform:PublicBaseUrl must be an absolute http(s) URL, or empty.")]
+    [RegularExpression(@"^(https?://[^\s/?#]+(/[^\s?#]*)?)?$", ErrorMessage = "Platform:PublicBaseUrl must be an absolute http(s) URL without query, or empty.")]
     public string? PublicBaseUrl { get; set; }
+
+    /// <summary>
+    /// Addresses of reverse proxies whose X-Forwarded-For and X-Forwarded-Proto are believed
+    /// (e.g. "127.0.0.1", "10.0.0.0/8"). Without them, every user seems to come from the proxy, and
+    /// login throttling by address would lock everyone out at once.
+    /// </summary>
+    public string[] TrustedProxies { get; set; } = [];
 
     /// <summary>The full path of the data directory.</summary>
     public string DataPath => Path.GetFullPath(DataDirectory);
@@ -31,9 +38,6 @@ public sealed class DatabaseOptions
     [Required]
     [RegularExpression("^(?i)(Sqlite|PostgreSQL)$", ErrorMessage = "Database:Provider must be 'Sqlite' or 'PostgreSQL'.")]
     public string Provider { get; set; } = DatabaseProviders.Sqlite;
-
-    /// <summary>Filled from ConnectionStrings:Platform; for SQLite, empty means &lt;data&gt;/platform.db.</summary>
-    public string? ConnectionString { get; set; }
 
     public bool IsPostgres => string.Equals(Provider, DatabaseProviders.PostgreSql, StringComparison.OrdinalIgnoreCase);
 }

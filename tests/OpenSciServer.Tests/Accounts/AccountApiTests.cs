@@ -88,8 +88,9 @@ public abstract class AccountApiTests(PlatformFactory platform)
         await platform.CreateUserAsync(name);
 
         var upper = await admin.PostAsJsonAsync("/api/admin/users", new { username = name.ToUpperInvariant(), email = $"{Guid.NewGuid():N}@example.org", password = "a-good-long-password" });
-        // Full-width Latin letters fold to ASCII under NFKC: "ａｄｍｉｎ" is "admin".
-        var fullWidth = await admin.PostAsJsonAsync("/api/admin/users", new { username = "\uFF41\uFF44\uFF4D\uFF49\uFF4E", email = $"{Guid.NewGuid():N}@example.org", password = "a-good-long-password" });
+        // Full-width Latin letters and digits fold to ASCII under NFKC: "ｄｕｐ１" is "dup1".
+        var wide = new string(name.Select(c => (char)(c + 0xFEE0)).ToArray());
+        var fullWidth = await admin.PostAsJsonAsync("/api/admin/users", new { username = wide, email = $"{Guid.NewGuid():N}@example.org", password = "a-good-long-password" });
 
         Assert.Equal(HttpStatusCode.Conflict, upper.StatusCode);
         Assert.Equal(HttpStatusCode.Conflict, fullWidth.StatusCode);
@@ -190,6 +191,49 @@ public abstract class AccountApiTests(PlatformFactory platform)
         await platform.LoginAsync(name, "second-long-password");
         var old = await platform.CreateApiClient().PostAsJsonAsync("/login-portal/keystone/v3/tokens", Keystone.Body(name, "first-long-password"));
         Assert.Equal(HttpStatusCode.Unauthorized, old.StatusCode);
+    }
+
+    [Fact]
+    public async Task ChangePassword_EndsOtherLogins_KeepsThisLoginAndPersonalTokens()
+    {
+        var name = PlatformFactory.UniqueName();
+        var current = await platform.CreateUserAsync(name, "first-long-password");
+        var otherDevice = await platform.LoginAsync(name, "first-long-password");
+        using var client = platform.CreateApiClient(current);
+        var pat = (await (await client.PostAsJsonAsync("/api/account/tokens", new { name = "script" })).Content.ReadFromJsonAsync<JsonElement>())
+            .GetProperty("token").GetString();
+
+        var response = await client.PostAsJsonAsync("/api/account/password", new { currentPassword = "first-long-password", newPassword = "second-long-password" });
+
+        Assert.Equal(HttpStatusCode.NoContent, response.StatusCode);
+        Assert.Equal(HttpStatusCode.OK, (await client.GetAsync("/api/account")).StatusCode);
+        Assert.Equal(HttpStatusCode.OK, (await platform.CreateApiClient(pat).GetAsync("/api/account")).StatusCode);
+        Assert.Equal(HttpStatusCode.Unauthorized, (await platform.CreateApiClient(otherDevice).GetAsync("/api/account")).StatusCode);
+    }
+
+    [Fact]
+    public async Task Approve_AccountNotWaiting_Returns409AndDoesNotReEnable()
+    {
+        var token = await platform.CreateUserAsync(PlatformFactory.UniqueName());
+        var id = (await platform.CreateApiClient(token).GetFromJsonAsync<JsonElement>("/api/account")).GetProperty("id").GetString();
+        using var admin = platform.CreateApiClient(await platform.LoginAdminAsync());
+        await admin.PostAsync($"/api/admin/users/{id}/disable", null);
+
+        var response = await admin.PostAsync($"/api/admin/users/{id}/approve", null);
+
+        Assert.Equal(HttpStatusCode.Conflict, response.StatusCode);
+        Assert.Equal("Disabled", (await admin.GetFromJsonAsync<JsonElement>($"/api/admin/users/{id}")).GetProperty("status").GetString());
+    }
+
+    [Theory]
+    [InlineData("admin")]
+    [InlineData("Administrator")]
+    public async Task Register_ReservedAdminName_Returns400(string username)
+    {
+        var response = await platform.CreateApiClient().PostAsJsonAsync("/api/account/register", new { username, email = $"{Guid.NewGuid():N}@example.org", password = "a-good-long-password" });
+
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        Assert.Contains("reserved", await response.Content.ReadAsStringAsync(), StringComparison.Ordinal);
     }
 
     [Fact]

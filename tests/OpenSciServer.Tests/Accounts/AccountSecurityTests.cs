@@ -285,15 +285,82 @@ public sealed class AccountHostTests
     }
 
     [Fact]
-    public async Task DataProtectionKeys_AreReadableByThePlatformAccountOnly()
+    public async Task KeysAndDatabase_AreReadableByThePlatformAccountOnly()
     {
         await using var platform = new PlatformFactory();
         await platform.InitializeAsync();
 
-        var mode = File.GetUnixFileMode(Path.Combine(platform.DataDirectory, "keys"));
+        var keys = File.GetUnixFileMode(Path.Combine(platform.DataDirectory, "keys"));
+        var db = File.GetUnixFileMode(Path.Combine(platform.DataDirectory, "platform.db"));
 
-        Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute, mode);
+        Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute, keys);
+        Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite, db);
         Assert.NotEmpty(Directory.GetFiles(Path.Combine(platform.DataDirectory, "keys"), "key-*.xml"));
+    }
+
+    [Fact]
+    public async Task DeletedAdmin_IsNotRecreatedOnRestart_WhileAnotherAdminExists()
+    {
+        var data = Path.Combine(Path.GetTempPath(), "oss-test-admin-" + Guid.NewGuid().ToString("N")[..8]);
+        try
+        {
+            var successor = PlatformFactory.UniqueName("boss");
+            await using (var first = new PlatformFactory(dataDirectory: data))
+            {
+                await first.InitializeAsync();
+                var token = await first.CreateUserAsync(successor);
+                using var admin = first.CreateApiClient(await first.LoginAdminAsync());
+                var successorId = (await first.CreateApiClient(token).GetFromJsonAsync<JsonElement>("/api/account")).GetProperty("id").GetString();
+                await admin.PutAsJsonAsync($"/api/admin/users/{successorId}/admin", new { isAdmin = true });
+                using var boss = first.CreateApiClient(await first.LoginAsync(successor, "a-good-long-password"));
+                var adminId = (await admin.GetFromJsonAsync<JsonElement>("/api/account")).GetProperty("id").GetString();
+                Assert.Equal(HttpStatusCode.NoContent, (await boss.DeleteAsync($"/api/admin/users/{adminId}")).StatusCode);
+            }
+
+            await using var second = new PlatformFactory(dataDirectory: data);
+            await second.InitializeAsync();
+            var login = await second.CreateApiClient().PostAsJsonAsync("/login-portal/keystone/v3/tokens", Keystone.Body("admin", PlatformFactory.AdminPassword));
+
+            Assert.Equal(HttpStatusCode.Unauthorized, login.StatusCode);
+        }
+        finally
+        {
+            Directory.Delete(data, recursive: true);
+        }
+    }
+
+    [Fact]
+    public async Task ForwardedFor_IsBelievedOnlyFromTrustedProxies()
+    {
+        await using var platform = new PlatformFactory();
+        platform.Settings["Accounts:MaxFailuresPerAddress"] = "2";
+        platform.Settings["Platform:TrustedProxies:0"] = "10.1.2.3";
+        await platform.InitializeAsync();
+        var user = PlatformFactory.UniqueName();
+        await platform.CreateUserAsync(user);
+        using var viaProxy = platform.CreateApiClient(clientAddress: "10.1.2.3");
+
+        // Two users behind the trusted proxy: one sprays wrong passwords, the other is not blocked.
+        for (var i = 0; i < 2; i++)
+        {
+            using var spray = new HttpRequestMessage(HttpMethod.Post, "/login-portal/keystone/v3/tokens") { Content = JsonContent.Create(Keystone.Body("nobody" + i, "wrong-password")) };
+            spray.Headers.Add("X-Forwarded-For", "192.0.2.50");
+            await viaProxy.SendAsync(spray);
+        }
+
+        using var blocked = new HttpRequestMessage(HttpMethod.Post, "/login-portal/keystone/v3/tokens") { Content = JsonContent.Create(Keystone.Body(user, "a-good-long-password")) };
+        blocked.Headers.Add("X-Forwarded-For", "192.0.2.50");
+        using var colleague = new HttpRequestMessage(HttpMethod.Post, "/login-portal/keystone/v3/tokens") { Content = JsonContent.Create(Keystone.Body(user, "a-good-long-password")) };
+        colleague.Headers.Add("X-Forwarded-For", "192.0.2.51");
+        Assert.Equal((HttpStatusCode)429, (await viaProxy.SendAsync(blocked)).StatusCode);
+        Assert.Equal(HttpStatusCode.OK, (await viaProxy.SendAsync(colleague)).StatusCode);
+
+        // An untrusted client cannot pick its address with the header.
+        using var direct = platform.CreateApiClient(clientAddress: "192.0.2.50");
+        Assert.Equal((HttpStatusCode)429, (await direct.PostAsJsonAsync("/login-portal/keystone/v3/tokens", Keystone.Body(user, "a-good-long-password"))).StatusCode);
+        using var spoof = new HttpRequestMessage(HttpMethod.Post, "/login-portal/keystone/v3/tokens") { Content = JsonContent.Create(Keystone.Body(user, "a-good-long-password")) };
+        spoof.Headers.Add("X-Forwarded-For", "192.0.2.99");
+        Assert.Equal((HttpStatusCode)429, (await direct.SendAsync(spoof)).StatusCode);
     }
 
     [Theory]
