@@ -55,6 +55,9 @@ public class PlatformFactory : WebApplicationFactory<Program>, IAsyncLifetime
 
     public string? PostgresConnectionString { get; set; }
 
+    /// <summary>Serve on a real loopback port (for the browser) instead of the in-memory test server.</summary>
+    public int? KestrelPort { get; set; }
+
     public virtual async Task InitializeAsync()
     {
         if (Database == DatabaseKind.Postgres && PostgresConnectionString is null)
@@ -63,7 +66,15 @@ public class PlatformFactory : WebApplicationFactory<Program>, IAsyncLifetime
         }
 
         // Start the host now, so migrations and seeding are done before the first test.
-        _ = Server;
+        if (KestrelPort is { } port)
+        {
+            UseKestrel(port);
+            StartServer();
+        }
+        else
+        {
+            _ = Server;
+        }
     }
 
     async Task IAsyncLifetime.DisposeAsync()
@@ -85,6 +96,8 @@ public class PlatformFactory : WebApplicationFactory<Program>, IAsyncLifetime
     protected override void ConfigureWebHost(IWebHostBuilder builder)
     {
         builder.UseEnvironment("Testing");
+        // Serve wwwroot and the npm assets from the build output, as a published app would.
+        builder.UseStaticWebAssets();
         builder.UseSetting("Platform:DataDirectory", DataDirectory);
         builder.UseSetting("OPENSCISERVER_ADMIN_PASSWORD", AdminPassword);
         builder.UseSetting("Accounts:MaxFailuresPerAddress", "1000");
