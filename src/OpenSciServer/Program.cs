@@ -26,6 +26,7 @@ app.MapPlatformInfrastructure();
 app.MapAccountEndpoints();
 app.MapKeystoneEndpoints();
 app.MapWeb();
+app.PrintReadyBanner();
 
 await app.RunAsync();
 

@@ -88,6 +88,29 @@ public static class PlatformHost
             .AllowAnonymous();
     }
 
+    /// <summary>Tells the person who started the server where it is and how to get in.</summary>
+    public static void PrintReadyBanner(this WebApplication app)
+    {
+        ArgumentNullException.ThrowIfNull(app);
+        app.Lifetime.ApplicationStarted.Register(() =>
+        {
+            var addresses = app.Services.GetRequiredService<Microsoft.AspNetCore.Hosting.Server.IServer>()
+                .Features.Get<Microsoft.AspNetCore.Hosting.Server.Features.IServerAddressesFeature>()?.Addresses ?? [];
+            if (addresses.Count == 0)
+            {
+                return;
+            }
+
+            Console.Out.WriteLine($"""
+
+                OpenSciServer {Version} is ready:
+                  {string.Join("\n  ", addresses)}
+                Log in as 'admin' (the password was printed at first start, or is OPENSCISERVER_ADMIN_PASSWORD).
+                API reference: {addresses.First().TrimEnd('/')}/docs
+                """);
+        });
+    }
+
     private static void ConfigureProxies(ForwardedHeadersOptions options, IOptions<PlatformOptions> platform)
     {
         options.ForwardedHeaders = ForwardedHeaders.XForwardedFor | ForwardedHeaders.XForwardedProto | ForwardedHeaders.XForwardedHost;

@@ -77,10 +77,13 @@ public class PlatformFactory : WebApplicationFactory<Program>, IAsyncLifetime
         }
     }
 
-    async Task IAsyncLifetime.DisposeAsync()
+    Task IAsyncLifetime.DisposeAsync() => DisposeAsync().AsTask();
+
+    public override async ValueTask DisposeAsync()
     {
-        await DisposeAsync();
-        if (_ownsDataDirectory)
+        await base.DisposeAsync();
+        GC.SuppressFinalize(this);
+        if (_ownsDataDirectory && Directory.Exists(DataDirectory))
         {
             try
             {
