@@ -33,6 +33,16 @@ public static class PlatformHost
             doc.Info.Title = "OpenSciServer API";
             doc.Info.Version = Version;
             doc.Info.Description = "The native API (/api) and the SciServer-compatible routes. Authenticate with the X-Auth-Token header.";
+            doc.Components ??= new Microsoft.OpenApi.OpenApiComponents();
+            doc.Components.SecuritySchemes ??= new Dictionary<string, Microsoft.OpenApi.IOpenApiSecurityScheme>();
+            doc.Components.SecuritySchemes["XAuthToken"] = new Microsoft.OpenApi.OpenApiSecurityScheme
+            {
+                Type = Microsoft.OpenApi.SecuritySchemeType.ApiKey,
+                In = Microsoft.OpenApi.ParameterLocation.Header,
+                Name = "X-Auth-Token",
+                Description = "A login token (POST /login-portal/keystone/v3/tokens) or a personal access token.",
+            };
+            doc.Security = [new Microsoft.OpenApi.OpenApiSecurityRequirement { [new Microsoft.OpenApi.OpenApiSecuritySchemeReference("XAuthToken", doc)] = [] }];
             return Task.CompletedTask;
         }));
         builder.Logging.Configure(o => o.ActivityTrackingOptions = ActivityTrackingOptions.TraceId | ActivityTrackingOptions.SpanId);

@@ -1,0 +1,62 @@
+using NetArchTest.Rules;
+
+namespace OpenSciServer.Tests;
+
+/// <summary>The boundaries of ARCHITECTURE.md and STYLE.md, stated so a later change cannot quietly erode them.</summary>
+public sealed class ArchitectureTests
+{
+    private static readonly Types Platform = Types.InAssembly(typeof(Program).Assembly);
+
+    [Theory]
+    [InlineData("OpenSciServer.Web")]
+    [InlineData("OpenSciServer.Compat")]
+    [InlineData("OpenSciServer.Infrastructure")]
+    [InlineData("OpenSciServer.Accounts")]
+    public void Namespaces_TheRulesSpeakOf_HoldTypes(string ns) =>
+        Assert.NotEmpty(Platform.That().ResideInNamespaceStartingWith(ns).GetTypes());
+
+    [Fact]
+    public void Web_CallsServices_NotTheDatabase()
+    {
+        var result = Platform.That().ResideInNamespaceStartingWith("OpenSciServer.Web")
+            .ShouldNot().HaveDependencyOnAny("Microsoft.EntityFrameworkCore", "OpenSciServer.Infrastructure.PlatformDbContext")
+            .GetResult();
+
+        Assert.True(result.IsSuccessful, Describe(result));
+    }
+
+    [Fact]
+    public void Compat_AdaptsServices_WithoutTheirOwnDataAccess()
+    {
+        var result = Platform.That().ResideInNamespaceStartingWith("OpenSciServer.Compat")
+            .ShouldNot().HaveDependencyOnAny("Microsoft.EntityFrameworkCore", "OpenSciServer.Infrastructure.PlatformDbContext")
+            .GetResult();
+
+        Assert.True(result.IsSuccessful, Describe(result));
+    }
+
+    [Fact]
+    public void Infrastructure_DependsOnNoFeatureButThroughTheDbContext()
+    {
+        // Plumbing serves the features; only the DbContext (which lists every feature's sets) may name them.
+        var result = Platform.That().ResideInNamespaceStartingWith("OpenSciServer.Infrastructure")
+            .And().DoNotHaveNameMatching("PlatformDbContext|Migrations|Initial|Snapshot|DesignTimeFactory")
+            .And().DoNotResideInNamespaceStartingWith("OpenSciServer.Infrastructure.Migrations")
+            .ShouldNot().HaveDependencyOnAny("OpenSciServer.Accounts", "OpenSciServer.Web", "OpenSciServer.Compat")
+            .GetResult();
+
+        Assert.True(result.IsSuccessful, Describe(result));
+    }
+
+    [Fact]
+    public void Services_AreSealed()
+    {
+        var result = Platform.That().HaveNameEndingWith("Service").And().AreClasses()
+            .Should().BeSealed().GetResult();
+
+        Assert.True(result.IsSuccessful, Describe(result));
+    }
+
+    private static string Describe(TestResult result) =>
+        "Offending types: " + string.Join(", ", result.FailingTypeNames ?? []);
+}
