@@ -11,7 +11,9 @@ ensure_packages postgresql chromium util-linux
 # Private PostgreSQL clusters of an earlier, interrupted run.
 for dir in /tmp/oss-pg-*; do
   [ -d "$dir/data" ] || continue
-  runuser -u postgres -- /usr/lib/postgresql/15/bin/pg_ctl -D "$dir/data" -m immediate stop >/dev/null 2>&1 || true
+  for pg_ctl in /usr/lib/postgresql/*/bin/pg_ctl; do
+    runuser -u postgres -- "$pg_ctl" -D "$dir/data" -m immediate stop >/dev/null 2>&1 || true
+  done
   rm -rf "$dir"
 done
 

@@ -48,7 +48,7 @@ public static class AccountEndpoints
         admin.MapGet("/{id:guid}", GetUserAsync).WithName("GetUser").WithSummary("One account (admins only).");
         admin.MapPost("/{id:guid}/approve", ApproveAsync)
             .WithName("ApproveUser").WithSummary("Approve a pending account.");
-        admin.MapPost("/{id:guid}/enable", (Guid id, ClaimsPrincipal u, AccountService s, CancellationToken ct) => SetStatusAsync(id, UserStatus.Active, u, s, ct))
+        admin.MapPost("/{id:guid}/enable", EnableAsync)
             .WithName("EnableUser").WithSummary("Re-enable a disabled account.");
         admin.MapPost("/{id:guid}/disable", (Guid id, ClaimsPrincipal u, AccountService s, CancellationToken ct) => SetStatusAsync(id, UserStatus.Disabled, u, s, ct))
             .WithName("DisableUser").WithSummary("Disable an account; its tokens stop working at once.");
@@ -119,6 +119,9 @@ public static class AccountEndpoints
 
     private static async Task<Ok<UserResponse>> ApproveAsync(Guid id, ClaimsPrincipal principal, AccountService accounts, CancellationToken ct) =>
         TypedResults.Ok(UserResponse.From(await accounts.ApproveAsync(principal.UserId(), id, ct)));
+
+    private static async Task<Ok<UserResponse>> EnableAsync(Guid id, ClaimsPrincipal principal, AccountService accounts, CancellationToken ct) =>
+        TypedResults.Ok(UserResponse.From(await accounts.EnableAsync(principal.UserId(), id, ct)));
 
     private static async Task<Ok<UserResponse>> SetStatusAsync(Guid id, UserStatus status, ClaimsPrincipal principal, AccountService accounts, CancellationToken ct) =>
         TypedResults.Ok(UserResponse.From(await accounts.SetStatusAsync(principal.UserId(), id, status, ct)));

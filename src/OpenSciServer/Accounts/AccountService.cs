@@ -213,6 +213,18 @@ public sealed class AccountService(
         return await SetStatusAsync(actorId, userId, UserStatus.Active, cancellationToken);
     }
 
+    /// <summary>Re-enables a disabled account (a pending one is approved instead).</summary>
+    public async Task<User> EnableAsync(Guid actorId, Guid userId, CancellationToken cancellationToken)
+    {
+        var user = await FindAsync(userId, cancellationToken);
+        if (user.Status != UserStatus.Disabled)
+        {
+            throw PlatformException.Conflict($"The account '{user.UserName}' is not disabled.");
+        }
+
+        return await SetStatusAsync(actorId, userId, UserStatus.Active, cancellationToken);
+    }
+
     /// <summary>Disables or re-enables an account. Disabling ends its tokens at once.</summary>
     public async Task<User> SetStatusAsync(Guid actorId, Guid userId, UserStatus status, CancellationToken cancellationToken)
     {

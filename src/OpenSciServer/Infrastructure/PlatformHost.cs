@@ -94,7 +94,17 @@ public static class PlatformHost
             ResultStatusCodes = { [Microsoft.Extensions.Diagnostics.HealthChecks.HealthStatus.Unhealthy] = StatusCodes.Status503ServiceUnavailable },
         }).AllowAnonymous();
         app.MapOpenApi().AllowAnonymous();
-        app.MapScalarApiReference("/docs", o => o.WithTitle("OpenSciServer API").WithOpenApiRoutePattern("/openapi/{documentName}.json"))
+        // The reference page talks to this server only: no third-party proxy for "try it" (it would see
+        // users' tokens), no telemetry, no hosted AI or deploy buttons. Its scripts ship in the package.
+        app.MapScalarApiReference("/docs", o =>
+            {
+                o.WithTitle("OpenSciServer API").WithOpenApiRoutePattern("/openapi/{documentName}.json");
+                o.ProxyUrl = null;
+                o.Telemetry = false;
+                o.ShowDeveloperTools = DeveloperToolsVisibility.Never;
+                o.Agent = new ScalarAgentOptions { Disabled = true };
+                o.Mcp = new ScalarMcpOptions { Disabled = true };
+            })
             .AllowAnonymous();
     }
 

@@ -223,6 +223,8 @@ public abstract class AccountApiTests(PlatformFactory platform)
 
         Assert.Equal(HttpStatusCode.Conflict, response.StatusCode);
         Assert.Equal("Disabled", (await admin.GetFromJsonAsync<JsonElement>($"/api/admin/users/{id}")).GetProperty("status").GetString());
+        Assert.Equal(HttpStatusCode.OK, (await admin.PostAsync($"/api/admin/users/{id}/enable", null)).StatusCode);
+        Assert.Equal(HttpStatusCode.Conflict, (await admin.PostAsync($"/api/admin/users/{id}/enable", null)).StatusCode);
     }
 
     [Theory]

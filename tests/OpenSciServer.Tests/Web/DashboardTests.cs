@@ -180,6 +180,10 @@ public sealed class DashboardTests(SqlitePlatform platform) : IClassFixture<Sqli
         Assert.True(doc.GetProperty("paths").TryGetProperty("/login-portal/keystone/v3/tokens", out _));
         Assert.Equal(HttpStatusCode.OK, docs.StatusCode);
         Assert.Equal("text/html", docs.Content.Headers.ContentType?.MediaType);
+        // Everything the reference page loads comes from this server; "try it" uses no outside proxy.
+        var html = await docs.Content.ReadAsStringAsync();
+        Assert.DoesNotMatch("(src|href)=\"(https?:)?//", html);
+        Assert.DoesNotContain("proxy.scalar.com", html, StringComparison.Ordinal);
     }
 
     [Fact]
