@@ -26,6 +26,12 @@ public sealed class AccountService(
 
     private static readonly EmailAddressAttribute EmailCheck = new();
 
+    private static readonly Lazy<(User User, string Hash)> TimingDecoy = new(() =>
+    {
+        var decoy = new User { UserName = "decoy", Email = "decoy@invalid", NormalizedEmail = "DECOY@INVALID", PasswordHash = "" };
+        return (decoy, new PasswordHasher<User>().HashPassword(decoy, Guid.NewGuid().ToString()));
+    });
+
     public RegistrationMode RegistrationMode => options.CurrentValue.Registration;
 
     public int MinPasswordLength => options.CurrentValue.MinPasswordLength;
@@ -132,6 +138,11 @@ public sealed class AccountService(
         if (user is not null && password.Length <= MaxPasswordLength)
         {
             verdict = hasher.VerifyHashedPassword(user, user.PasswordHash, password);
+        }
+        else
+        {
+            // Hash anyway, so an unknown name takes as long to refuse as a wrong password.
+            hasher.VerifyHashedPassword(TimingDecoy.Value.User, TimingDecoy.Value.Hash, password[..Math.Min(password.Length, MaxPasswordLength)]);
         }
 
         if (user is null || verdict == PasswordVerificationResult.Failed)

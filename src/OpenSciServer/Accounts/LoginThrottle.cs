@@ -41,9 +41,17 @@ public sealed class LoginThrottle(IOptionsMonitor<AccountsOptions> options, Time
     /// <summary>A successful login clears the account's failures (not the address's).</summary>
     public void RecordSuccess(string account) => _failures.TryRemove("u:" + account, out _);
 
+    // Failures for made-up names would otherwise pile up forever.
+    private const int PruneAbove = 10_000;
+
     private void Add(string key)
     {
         var now = time.GetUtcNow();
+        if (_failures.Count > PruneAbove)
+        {
+            Prune(now);
+        }
+
         var queue = _failures.GetOrAdd(key, _ => new Queue<DateTimeOffset>());
         lock (queue)
         {
@@ -71,6 +79,22 @@ public sealed class LoginThrottle(IOptionsMonitor<AccountsOptions> options, Time
             // The count drops below the limit when the (count - limit + 1)-th oldest failure expires.
             var blocking = queue.ElementAt(queue.Count - limit);
             return blocking + window - now;
+        }
+    }
+
+    private void Prune(DateTimeOffset now)
+    {
+        var window = options.CurrentValue.FailureWindow;
+        foreach (var (key, queue) in _failures)
+        {
+            lock (queue)
+            {
+                Trim(queue, now, window);
+                if (queue.Count == 0)
+                {
+                    _failures.TryRemove(key, out _);
+                }
+            }
         }
     }
 

@@ -79,23 +79,17 @@ public sealed class TokenService(PlatformDbContext db, TimeProvider time, IOptio
         }
 
         var hash = Hash(secret!);
-        var now = time.GetUtcNow();
-        var token = await db.AccessTokens.Include(t => t.User)
-            .FirstOrDefaultAsync(t => t.Hash == hash, cancellationToken);
-        if (token is null || !token.IsValidAt(now) || token.User is not { Status: UserStatus.Active } user)
-        {
-            return null;
-        }
-
-        await TouchAsync(token, now, cancellationToken);
-        return new TokenPrincipal(token.Id, token.Kind, token.ExpiresAt, user.Id, user.UserName, user.IsAdmin);
+        return await ValidateAsync(db.AccessTokens.Where(t => t.Hash == hash), cancellationToken);
     }
 
     /// <summary>The account behind a token id (the dashboard cookie carries the id of its login token).</summary>
-    public async Task<TokenPrincipal?> ValidateByIdAsync(Guid tokenId, CancellationToken cancellationToken)
+    public Task<TokenPrincipal?> ValidateByIdAsync(Guid tokenId, CancellationToken cancellationToken) =>
+        ValidateAsync(db.AccessTokens.Where(t => t.Id == tokenId), cancellationToken);
+
+    private async Task<TokenPrincipal?> ValidateAsync(IQueryable<AccessToken> match, CancellationToken cancellationToken)
     {
         var now = time.GetUtcNow();
-        var token = await db.AccessTokens.Include(t => t.User).FirstOrDefaultAsync(t => t.Id == tokenId, cancellationToken);
+        var token = await match.Include(t => t.User).FirstOrDefaultAsync(cancellationToken);
         if (token is null || !token.IsValidAt(now) || token.User is not { Status: UserStatus.Active } user)
         {
             return null;
