@@ -1,5 +1,7 @@
 using OpenSciServer.Accounts;
+using OpenSciServer.Authorization;
 using OpenSciServer.Compat;
+using OpenSciServer.Groups;
 using OpenSciServer.Infrastructure;
 using OpenSciServer.Web;
 
@@ -7,12 +9,15 @@ var builder = WebApplication.CreateBuilder(args);
 
 builder.AddPlatformInfrastructure();
 builder.AddAccounts();
+builder.AddResourceAuthorization();
+builder.AddGroups();
 builder.AddWeb();
 
 var app = builder.Build();
 
 await app.MigratePlatformDatabaseAsync();
 await app.SeedAdminAsync();
+await app.SeedGroupsAsync();
 
 app.UsePlatformErrorHandling();
 app.UseRouting();
@@ -25,6 +30,8 @@ app.UseAntiforgery();
 app.MapPlatformInfrastructure();
 app.MapAccountEndpoints();
 app.MapKeystoneEndpoints();
+app.MapResourceEndpoints();
+app.MapGroupEndpoints();
 app.MapWeb();
 app.PrintReadyBanner();
 

@@ -206,6 +206,25 @@ public sealed class AccountService(
         return name.Length == 0 ? null : await db.Users.AsNoTracking().FirstOrDefaultAsync(u => u.UserName == name, cancellationToken);
     }
 
+    /// <summary>User names by id, for listings that show who owns or holds what.</summary>
+    public async Task<Dictionary<Guid, string>> NamesAsync(IEnumerable<Guid> ids, CancellationToken cancellationToken)
+    {
+        var list = ids.Distinct().ToList();
+        return list.Count == 0 ? [] : await db.Users.AsNoTracking().Where(u => list.Contains(u.Id)).ToDictionaryAsync(u => u.Id, u => u.UserName, cancellationToken);
+    }
+
+    public async Task<User?> FindByNameOrEmailAsync(string? login, CancellationToken cancellationToken)
+    {
+        var key = UserNames.Canonicalize(login);
+        if (key.Length == 0)
+        {
+            return null;
+        }
+
+        var email = key.ToUpperInvariant();
+        return await db.Users.AsNoTracking().FirstOrDefaultAsync(u => u.UserName == key || u.NormalizedEmail == email, cancellationToken);
+    }
+
     public async Task<IReadOnlyList<User>> ListAsync(CancellationToken cancellationToken) =>
         await db.Users.AsNoTracking().OrderBy(u => u.UserName).ToListAsync(cancellationToken);
 

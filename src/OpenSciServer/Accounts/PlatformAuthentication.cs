@@ -211,3 +211,13 @@ internal static class PlatformAuthenticationExtensions
         context.ReplacePrincipal(PlatformAuth.CreatePrincipal(current, PlatformAuth.CookieScheme));
     }
 }
+
+/// <summary>Who is asking: what every service's permission check needs to know about the caller.</summary>
+public sealed record Caller(Guid UserId, string UserName, bool IsAdmin)
+{
+    public static Caller From(ClaimsPrincipal principal)
+    {
+        ArgumentNullException.ThrowIfNull(principal);
+        return new Caller(principal.UserId(), principal.Identity?.Name ?? "", principal.IsInRole(PlatformAuth.AdminRole));
+    }
+}

@@ -25,7 +25,12 @@ public static class PlatformHost
         builder.Services.AddExceptionHandler<ApiExceptionHandler>();
         // Bad JSON or route values reach the exception handler, which answers in the caller's format.
         builder.Services.Configure<RouteHandlerOptions>(o => o.ThrowOnBadRequest = true);
-        builder.Services.Configure<JsonOptions>(o => o.SerializerOptions.DefaultIgnoreCondition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull);
+        builder.Services.Configure<JsonOptions>(o =>
+        {
+            o.SerializerOptions.DefaultIgnoreCondition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull;
+            // Enums travel as their names ("Owner", "Public"), read case-insensitively.
+            o.SerializerOptions.Converters.Add(new System.Text.Json.Serialization.JsonStringEnumConverter(allowIntegerValues: false));
+        });
         builder.Services.AddPlatformCors();
         builder.Services.AddOptions<ForwardedHeadersOptions>().Configure<IOptions<PlatformOptions>>(ConfigureProxies);
         builder.Services.AddOpenApi(o => o.AddDocumentTransformer((doc, _, _) =>

@@ -120,19 +120,26 @@ public sealed class DashboardTests(SqlitePlatform platform) : IClassFixture<Sqli
     }
 
     [Fact]
-    public async Task Home_NoFeatureCountsYet_ShowsEmptyStatesNotNumbers_AndAppCards()
+    public async Task Home_CountsFromLandedFeatures_EmptyStatesForTheRest_AndAppCards()
     {
+        var name = PlatformFactory.UniqueName();
+        using var owner = platform.CreateApiClient(await platform.CreateUserAsync(name));
+        using var inviter = platform.CreateApiClient(await platform.CreateUserAsync(PlatformFactory.UniqueName()));
+        await owner.PostAsJsonAsync("/api/groups", new { name = "Home count " + name });
+        var other = await (await inviter.PostAsJsonAsync("/api/groups", new { name = "Home invite " + name })).Content.ReadFromJsonAsync<JsonElement>();
+        await inviter.PostAsJsonAsync($"/api/groups/{other.GetProperty("id").GetInt64()}/invitations", new { user = name });
         using var browser = new FormClient(platform);
-        await browser.LoginAsync("admin", PlatformFactory.AdminPassword);
+        await browser.LoginAsync(name, "a-good-long-password");
 
         var (_, html) = await browser.GetAsync("/");
 
-        foreach (var key in new[] { "user-volumes-owned", "user-volumes-shared", "group-invitations", "groups-owned", "jobs-running", "jobs-completed-24h" })
+        Assert.Equal("1", ActivityValue(html, "groups-owned"));
+        Assert.Equal("1", ActivityValue(html, "group-invitations"));
+        foreach (var key in new[] { "user-volumes-owned", "user-volumes-shared", "jobs-running", "jobs-completed-24h" })
         {
-            Assert.Contains($"data-testid=\"activity-{key}\"", html, StringComparison.Ordinal);
+            Assert.Null(ActivityValue(html, key));
         }
 
-        Assert.DoesNotContain("data-testid=\"activity-value\"", html, StringComparison.Ordinal);
         Assert.Contains("Not available yet", html, StringComparison.Ordinal);
         foreach (var app in new[] { "CasJobs", "Compute", "Compute Jobs" })
         {
@@ -196,6 +203,15 @@ public sealed class DashboardTests(SqlitePlatform platform) : IClassFixture<Sqli
         Assert.Contains("There is nothing here", html, StringComparison.Ordinal);
         Assert.Equal(HttpStatusCode.NotFound, api.StatusCode);
         Assert.Equal("application/problem+json", api.Content.Headers.ContentType?.MediaType);
+    }
+
+    /// <summary>The number a Home activity card shows, or null for its empty state.</summary>
+    private static string? ActivityValue(string html, string key)
+    {
+        var match = System.Text.RegularExpressions.Regex.Match(html,
+            $"data-testid=\"activity-{key}\"[\\s\\S]*?(?:data-testid=\"activity-value\">(?<v>\\d+)<|stat-empty)");
+        Assert.True(match.Success, $"no activity card {key}");
+        return match.Groups["v"].Success ? match.Groups["v"].Value : null;
     }
 
     /// <summary>The path and query of a redirect, which must stay on this site.</summary>
