@@ -41,7 +41,7 @@ public static class GroupEndpoints
             .WithName("WithdrawInvitation").WithSummary("Withdraw an open invitation.");
         api.MapPost("/{id:long}/accept", (long id, ClaimsPrincipal u, GroupService s, CancellationToken ct) => Ok(s.AcceptAsync(Caller.From(u), id, ct)))
             .WithName("AcceptInvitation").WithSummary("Accept your invitation.");
-        api.MapPost("/{id:long}/decline", (long id, ClaimsPrincipal u, GroupService s, CancellationToken ct) => Ok(s.DeclineAsync(Caller.From(u), id, ct)))
+        api.MapPost("/{id:long}/decline", DeclineAsync)
             .WithName("DeclineInvitation").WithSummary("Decline your invitation.");
         api.MapPost("/{id:long}/join", (long id, ClaimsPrincipal u, GroupService s, CancellationToken ct) => Ok(s.JoinAsync(Caller.From(u), id, ct)))
             .WithName("JoinGroup").WithSummary("Join a public group.");
@@ -83,6 +83,12 @@ public static class GroupEndpoints
     private static async Task<NoContent> DeleteAsync(long id, ClaimsPrincipal user, GroupService groups, CancellationToken ct)
     {
         await groups.DeleteAsync(Caller.From(user), id, ct);
+        return TypedResults.NoContent();
+    }
+
+    private static async Task<NoContent> DeclineAsync(long id, ClaimsPrincipal user, GroupService groups, CancellationToken ct)
+    {
+        await groups.DeclineAsync(Caller.From(user), id, ct);
         return TypedResults.NoContent();
     }
 

@@ -239,9 +239,14 @@ public sealed class GroupService(PlatformDbContext db, GroupDirectory directory,
         return await GetAsync(caller, group.Id, ct);
     }
 
-    public Task<GroupResponse> AcceptAsync(Caller caller, long id, CancellationToken ct) => RespondAsync(caller, id, accept: true, ct);
+    public async Task<GroupResponse> AcceptAsync(Caller caller, long id, CancellationToken ct)
+    {
+        await RespondAsync(caller, id, accept: true, ct);
+        return await GetAsync(caller, id, ct);
+    }
 
-    public Task<GroupResponse> DeclineAsync(Caller caller, long id, CancellationToken ct) => RespondAsync(caller, id, accept: false, ct);
+    /// <summary>Declines an invitation; a private group then disappears from the caller's view.</summary>
+    public Task DeclineAsync(Caller caller, long id, CancellationToken ct) => RespondAsync(caller, id, accept: false, ct);
 
     /// <summary>Joins a public group (or accepts an invitation to it).</summary>
     public async Task<GroupResponse> JoinAsync(Caller caller, long id, CancellationToken ct)
@@ -256,7 +261,7 @@ public sealed class GroupService(PlatformDbContext db, GroupDirectory directory,
 
         if (mine?.Status == MembershipStatus.Invited)
         {
-            return await RespondAsync(caller, id, accept: true, ct);
+            return await AcceptAsync(caller, id, ct);
         }
 
         if (group.Accessibility != GroupAccessibility.Public)
@@ -384,7 +389,7 @@ public sealed class GroupService(PlatformDbContext db, GroupDirectory directory,
         return await access.SharedWithGroupAsync(group.Id, ct);
     }
 
-    private async Task<GroupResponse> RespondAsync(Caller caller, long id, bool accept, CancellationToken ct)
+    private async Task RespondAsync(Caller caller, long id, bool accept, CancellationToken ct)
     {
         ArgumentNullException.ThrowIfNull(caller);
         var group = await LoadVisibleAsync(caller, id, ct);
@@ -396,7 +401,6 @@ public sealed class GroupService(PlatformDbContext db, GroupDirectory directory,
             accept ? $"accepted the invitation and joined as {RoleName(invitation.Role)}" : "declined the invitation", ct, save: false);
         await db.SaveChangesAsync(ct);
         access.Invalidate();
-        return await GetAsync(caller, group.Id, ct);
     }
 
     private async Task<IReadOnlyList<GroupResponse>> ListAsync(Caller caller, System.Linq.Expressions.Expression<Func<Group, bool>> filter, CancellationToken ct)
