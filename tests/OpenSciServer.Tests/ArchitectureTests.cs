@@ -12,6 +12,8 @@ public sealed class ArchitectureTests
     [InlineData("OpenSciServer.Compat")]
     [InlineData("OpenSciServer.Infrastructure")]
     [InlineData("OpenSciServer.Accounts")]
+    [InlineData("OpenSciServer.Authorization")]
+    [InlineData("OpenSciServer.Groups")]
     public void Namespaces_TheRulesSpeakOf_HoldTypes(string ns) =>
         Assert.NotEmpty(Platform.That().ResideInNamespaceStartingWith(ns).GetTypes());
 
@@ -42,7 +44,27 @@ public sealed class ArchitectureTests
         var result = Platform.That().ResideInNamespaceStartingWith("OpenSciServer.Infrastructure")
             .And().DoNotHaveNameMatching("PlatformDbContext|Migrations|Initial|Snapshot|DesignTimeFactory")
             .And().DoNotResideInNamespaceStartingWith("OpenSciServer.Infrastructure.Migrations")
-            .ShouldNot().HaveDependencyOnAny("OpenSciServer.Accounts", "OpenSciServer.Web", "OpenSciServer.Compat")
+            .ShouldNot().HaveDependencyOnAny("OpenSciServer.Accounts", "OpenSciServer.Web", "OpenSciServer.Compat", "OpenSciServer.Groups", "OpenSciServer.Authorization")
+            .GetResult();
+
+        Assert.True(result.IsSuccessful, Describe(result));
+    }
+
+    [Fact]
+    public void Authorization_AsksGroupsThroughTheirServices_NotTheirMembershipRows()
+    {
+        var result = Platform.That().ResideInNamespaceStartingWith("OpenSciServer.Authorization")
+            .ShouldNot().HaveDependencyOnAny("OpenSciServer.Groups.GroupMember", "OpenSciServer.Groups.GroupEvent")
+            .GetResult();
+
+        Assert.True(result.IsSuccessful, Describe(result));
+    }
+
+    [Fact]
+    public void Groups_ChangePrivilegesThroughTheAccessService_NotTheRows()
+    {
+        var result = Platform.That().ResideInNamespaceStartingWith("OpenSciServer.Groups")
+            .ShouldNot().HaveDependencyOnAny("OpenSciServer.Authorization.Privilege")
             .GetResult();
 
         Assert.True(result.IsSuccessful, Describe(result));
