@@ -54,6 +54,8 @@ public static class ErrorResponses
         405 => "Method not allowed",
         409 => "Conflict",
         413 => "Too large",
+        416 => "Range not satisfiable",
+        507 => "Insufficient storage",
         415 => "Unsupported media type",
         429 => "Too many requests",
         >= 500 => "Server error",
@@ -84,6 +86,12 @@ internal sealed partial class ApiExceptionHandler(ILogger<ApiExceptionHandler> l
         switch (exception)
         {
             case PlatformException pe:
+                if (pe.ResumeOffset is { } offset)
+                {
+                    // Where a resumable upload stands: tus-style and Range-style, so either kind of client can resume.
+                    httpContext.Response.Headers["Upload-Offset"] = offset.ToString(System.Globalization.CultureInfo.InvariantCulture);
+                }
+
                 if (pe.RetryAfterSeconds is { } wait)
                 {
                     httpContext.Response.Headers.RetryAfter = wait.ToString(System.Globalization.CultureInfo.InvariantCulture);

@@ -9,6 +9,12 @@ public enum ProblemKind
     NotFound,
     Conflict,
     TooManyRequests,
+    /// <summary>A quota or size limit would be passed (413).</summary>
+    TooLarge,
+    /// <summary>The disk is full (507).</summary>
+    InsufficientStorage,
+    /// <summary>A precondition of the request (such as an upload offset) does not hold (409 with details).</summary>
+    RangeNotSatisfiable,
 }
 
 /// <summary>
@@ -46,6 +52,9 @@ public sealed class PlatformException : Exception
     /// <summary>The input field the message is about, when there is one (camelCase, as in JSON).</summary>
     public string? Field { get; }
 
+    /// <summary>For a resumable upload sent from the wrong offset: the byte to resume from.</summary>
+    public long? ResumeOffset { get; init; }
+
     /// <summary>Seconds the client should wait, for <see cref="ProblemKind.TooManyRequests"/>.</summary>
     public int? RetryAfterSeconds { get; init; }
 
@@ -57,6 +66,9 @@ public sealed class PlatformException : Exception
         ProblemKind.NotFound => StatusCodes.Status404NotFound,
         ProblemKind.Conflict => StatusCodes.Status409Conflict,
         ProblemKind.TooManyRequests => StatusCodes.Status429TooManyRequests,
+        ProblemKind.TooLarge => StatusCodes.Status413PayloadTooLarge,
+        ProblemKind.InsufficientStorage => StatusCodes.Status507InsufficientStorage,
+        ProblemKind.RangeNotSatisfiable => StatusCodes.Status416RangeNotSatisfiable,
     };
 
     public static PlatformException Invalid(string message, string? field = null) => new(ProblemKind.Invalid, message, field);
