@@ -32,6 +32,7 @@ app.MapAccountEndpoints();
 app.MapKeystoneEndpoints();
 app.MapResourceEndpoints();
 app.MapGroupEndpoints();
+app.MapUgmEndpoints();
 app.MapWeb();
 app.PrintReadyBanner();
 
