@@ -1,6 +1,7 @@
 using OpenSciServer.Accounts;
 using OpenSciServer.Authorization;
 using OpenSciServer.Compat;
+using OpenSciServer.Files;
 using OpenSciServer.Groups;
 using OpenSciServer.Infrastructure;
 using OpenSciServer.Web;
@@ -11,6 +12,7 @@ builder.AddPlatformInfrastructure();
 builder.AddAccounts();
 builder.AddResourceAuthorization();
 builder.AddGroups();
+builder.AddFiles();
 builder.AddWeb();
 
 var app = builder.Build();
@@ -32,6 +34,7 @@ app.MapAccountEndpoints();
 app.MapKeystoneEndpoints();
 app.MapResourceEndpoints();
 app.MapGroupEndpoints();
+app.MapFileEndpoints();
 app.MapUgmEndpoints();
 app.MapWeb();
 app.PrintReadyBanner();

@@ -19,6 +19,7 @@ public sealed class AccountService(
     LoginThrottle throttle,
     TimeProvider time,
     IOptionsMonitor<AccountsOptions> options,
+    IServiceProvider services,
     ILogger<AccountService> logger)
 {
     /// <summary>Longest password accepted: hashing is deliberately slow, so an unbounded one is a denial of service.</summary>
@@ -104,6 +105,12 @@ public sealed class AccountService(
             // Two registrations raced past the checks above; the unique index decided.
             db.ChangeTracker.Clear();
             throw PlatformException.Conflict($"The user name '{name}' or this email address is taken.", "username");
+        }
+
+        // Resolved here, not injected: the features that listen depend on this service themselves.
+        foreach (var listener in services.GetServices<IAccountLifecycle>())
+        {
+            await listener.AccountCreatedAsync(user, cancellationToken);
         }
 
         return user;

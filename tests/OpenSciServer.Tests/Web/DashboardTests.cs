@@ -135,7 +135,9 @@ public sealed class DashboardTests(SqlitePlatform platform) : IClassFixture<Sqli
 
         Assert.Equal("1", ActivityValue(html, "groups-owned"));
         Assert.Equal("1", ActivityValue(html, "group-invitations"));
-        foreach (var key in new[] { "user-volumes-owned", "user-volumes-shared", "jobs-running", "jobs-completed-24h" })
+        Assert.Equal("3", ActivityValue(html, "user-volumes-owned")); // persistent, scratch, jobs
+        Assert.Equal("0", ActivityValue(html, "user-volumes-shared"));
+        foreach (var key in new[] { "jobs-running", "jobs-completed-24h" })
         {
             Assert.Null(ActivityValue(html, key));
         }
