@@ -27,7 +27,7 @@ public sealed class PostgresServer
     public static Task<PostgresServer> GetAsync() => Shared.Value;
 
     public string ConnectionString(string database) =>
-        new NpgsqlConnectionStringBuilder { Host = "127.0.0.1", Port = Port, Username = "postgres", Database = database, Pooling = false }.ToString();
+        new NpgsqlConnectionStringBuilder { Host = "127.0.0.1", Port = Port, Username = "postgres", Database = database, Pooling = true, MaxPoolSize = 20 }.ToString();
 
     /// <summary>Creates a fresh, empty database and returns its connection string.</summary>
     public async Task<string> CreateDatabaseAsync()
