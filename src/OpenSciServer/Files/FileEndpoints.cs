@@ -227,6 +227,12 @@ public static class FileEndpoints
             throw PlatformException.Invalid("Only folders are zipped; download a file as it is.", "path");
         }
 
+        // ZipArchive still writes entry headers synchronously; allow it for this response only.
+        if (context.Features.Get<IHttpBodyControlFeature>() is { } bodyControl)
+        {
+            bodyControl.AllowSynchronousIO = true;
+        }
+
         context.Response.ContentType = "application/zip";
         context.Response.Headers.ContentDisposition = new ContentDispositionHeaderValue("attachment") { FileNameStar = entry.Name + ".zip" }.ToString();
         await files.WriteZipAsync(location, context.Response.Body, ct);

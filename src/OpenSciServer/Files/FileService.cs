@@ -351,7 +351,7 @@ public sealed class FileService(VolumeService volumes, QuotaService quotas, IOpt
     {
         ArgumentNullException.ThrowIfNull(location);
         using var folder = NoFollow.OpenDirectory(location.VolumeFolder, location.Names);
-        await using var zip = new ZipArchive(output, ZipArchiveMode.Create, leaveOpen: true);
+        await using var zip = await ZipArchive.CreateAsync(output, ZipArchiveMode.Create, leaveOpen: true, entryNameEncoding: null, ct);
         await AddToZipAsync(zip, folder, "", ct);
     }
 
