@@ -61,9 +61,10 @@ public static class VolumePaths
             throw Infrastructure.PlatformException.Invalid("A name cannot be empty.", "path");
         }
 
-        if (name is "." or "..")
+        // "." and "..", and names of dots only ("....", a classic filter bypass) are refused outright.
+        if (name.All(c => c == '.'))
         {
-            throw Infrastructure.PlatformException.Invalid("'.' and '..' are not allowed in paths.", "path");
+            throw Infrastructure.PlatformException.Invalid("Names made only of dots ('.', '..', ...) are not allowed in paths.", "path");
         }
 
         foreach (var c in name)
