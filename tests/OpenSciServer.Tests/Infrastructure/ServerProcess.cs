@@ -1,0 +1,107 @@
+using System.Diagnostics;
+using System.Net;
+using System.Net.Http.Json;
+using System.Net.Sockets;
+
+namespace OpenSciServer.Tests.Infrastructure;
+
+/// <summary>
+/// The platform as a real, separate process (the same build the tests reference), for tests that kill
+/// it with SIGKILL and start it again on the same data directory.
+/// </summary>
+public sealed class ServerProcess : IAsyncDisposable
+{
+    private Process? _process;
+
+    public ServerProcess(string dataDirectory)
+    {
+        DataDirectory = dataDirectory;
+        Port = FreePort();
+    }
+
+    public string DataDirectory { get; }
+
+    public int Port { get; }
+
+    public Uri BaseAddress => new($"http://127.0.0.1:{Port}");
+
+    public async Task StartAsync()
+    {
+        var psi = new ProcessStartInfo("dotnet", [Path.Combine(AppContext.BaseDirectory, "OpenSciServer.dll"), "--urls", BaseAddress.ToString(), "--contentRoot", AppContext.BaseDirectory])
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            WorkingDirectory = AppContext.BaseDirectory,
+        };
+        psi.Environment["OPENSCISERVER_DATA"] = DataDirectory;
+        psi.Environment["OPENSCISERVER_ADMIN_PASSWORD"] = PlatformFactory.AdminPassword;
+        psi.Environment["ASPNETCORE_ENVIRONMENT"] = "Production";
+        _process = Process.Start(psi) ?? throw new InvalidOperationException("could not start the server");
+        _process.OutputDataReceived += (_, _) => { };
+        _process.ErrorDataReceived += (_, _) => { };
+        _process.BeginOutputReadLine();
+        _process.BeginErrorReadLine();
+
+        using var client = new HttpClient { BaseAddress = BaseAddress, Timeout = TimeSpan.FromSeconds(2) };
+        for (var i = 0; i < 150; i++)
+        {
+            try
+            {
+                if ((await client.GetAsync("/health")).IsSuccessStatusCode)
+                {
+                    return;
+                }
+            }
+            catch (HttpRequestException)
+            {
+                // Not listening yet.
+            }
+            catch (TaskCanceledException)
+            {
+                // Not answering yet.
+            }
+
+            if (_process.HasExited)
+            {
+                throw new InvalidOperationException($"the server exited with {_process.ExitCode}");
+            }
+
+            await Task.Delay(200);
+        }
+
+        throw new TimeoutException("the server did not answer /health within 30 s");
+    }
+
+    /// <summary>SIGKILL: no shutdown code runs, exactly like a crash or the OOM killer.</summary>
+    public async Task KillAsync()
+    {
+        if (_process is { HasExited: false } p)
+        {
+            p.Kill(entireProcessTree: true);
+            await p.WaitForExitAsync();
+        }
+    }
+
+    public async Task<HttpClient> ClientAsync(string username, string password)
+    {
+        using var anonymous = new HttpClient { BaseAddress = BaseAddress };
+        var login = await anonymous.PostAsJsonAsync("/login-portal/keystone/v3/tokens", Keystone.Body(username, password));
+        login.EnsureSuccessStatusCode();
+        var client = new HttpClient { BaseAddress = BaseAddress, Timeout = TimeSpan.FromMinutes(5) };
+        client.DefaultRequestHeaders.Add("X-Auth-Token", login.Headers.GetValues("X-Subject-Token").Single());
+        return client;
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await KillAsync();
+        _process?.Dispose();
+    }
+
+    private static int FreePort()
+    {
+        using var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        return ((IPEndPoint)listener.LocalEndpoint).Port;
+    }
+}
