@@ -82,6 +82,18 @@ public sealed class ServerProcess : IAsyncDisposable
         }
     }
 
+    /// <summary>The server process's resident memory, from /proc.</summary>
+    public long ResidentBytes()
+    {
+        if (_process is not { HasExited: false } p)
+        {
+            return 0;
+        }
+
+        var line = File.ReadLines($"/proc/{p.Id}/status").FirstOrDefault(l => l.StartsWith("VmRSS:", StringComparison.Ordinal));
+        return line is null ? 0 : long.Parse(line.Split(' ', StringSplitOptions.RemoveEmptyEntries)[1], System.Globalization.CultureInfo.InvariantCulture) * 1024;
+    }
+
     public async Task<HttpClient> ClientAsync(string username, string password)
     {
         using var anonymous = new HttpClient { BaseAddress = BaseAddress };
