@@ -1,4 +1,7 @@
+using System.Security.Claims;
 using Microsoft.AspNetCore.Antiforgery;
+using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.AspNetCore.Mvc;
 using Microsoft.Extensions.Options;
 using OpenSciServer.Accounts;
 using OpenSciServer.Compat;
@@ -13,6 +16,7 @@ public static class WebSetup
         ArgumentNullException.ThrowIfNull(builder);
         builder.Services.AddRazorComponents();
         builder.Services.AddHttpContextAccessor();
+        builder.Services.AddScoped<Layout.NavigationCounts>();
         builder.Services.AddAntiforgery(o =>
         {
             o.HeaderName = "RequestVerificationToken";
@@ -34,6 +38,24 @@ public static class WebSetup
                     "application/json", "sciscript.json"))
             .AllowAnonymous().WithTags("SciServer: Client").WithName("DownloadSciScriptConfig")
             .WithSummary("SciScript's configuration file filled with this server's URLs.");
+        app.MapGet("/api/activity", ActivityCountsAsync)
+            .RequireAuthorization().RequireCors(PlatformCors.Api).WithTags("Dashboard").WithName("GetActivityCounts")
+            .WithSummary("Your figures on Home (group-invitations, groups-owned, ...), by key; only features enabled on this server answer.");
+    }
+
+    // Home's figures as JSON, so its script can refresh them (a new invitation shows without a reload).
+    private static async Task<Ok<Dictionary<string, int>>> ActivityCountsAsync(
+        ClaimsPrincipal user, [FromServices] IEnumerable<IActivityCount> counts, CancellationToken ct)
+    {
+        var userId = user.UserId();
+        var values = new Dictionary<string, int>(StringComparer.Ordinal);
+        // One after another: the counts share the request's DbContext.
+        foreach (var count in counts)
+        {
+            values[count.Key] = await count.CountAsync(userId, ct);
+        }
+
+        return TypedResults.Ok(values);
     }
 
     private static readonly System.Text.Json.JsonSerializerOptions JsonIndented = new() { WriteIndented = true };

@@ -1,6 +1,8 @@
 using System.Net;
+using System.Net.Http.Json;
 using System.Net.Sockets;
 using Microsoft.Playwright;
+using OpenSciServer.Compat;
 using OpenSciServer.Tests.Infrastructure;
 
 namespace OpenSciServer.Tests.Browser;
@@ -59,6 +61,38 @@ public sealed class BrowserFixture : IAsyncLifetime
 
         _playwright?.Dispose();
         await ((IAsyncLifetime)Platform).DisposeAsync();
+    }
+
+    /// <summary>A client for the API on the real port (the factory's own clients aim at http://localhost).</summary>
+    public HttpClient CreateApiClient(string? token = null)
+    {
+        var client = new HttpClient { BaseAddress = new Uri(BaseUrl) };
+        if (token is not null)
+        {
+            client.DefaultRequestHeaders.Add("X-Auth-Token", token);
+        }
+
+        return client;
+    }
+
+    /// <summary>Creates an active user through the admin API; returns a login token for it.</summary>
+    public async Task<string> CreateUserAsync(string username, string password)
+    {
+        using (var admin = CreateApiClient(await LoginAsync("admin", PlatformFactory.AdminPassword)))
+        {
+            var response = await admin.PostAsJsonAsync("/api/admin/users", new { username, email = $"{username}@example.org", password });
+            Assert.True(response.StatusCode == HttpStatusCode.Created, $"create {username}: {await response.Content.ReadAsStringAsync()}");
+        }
+
+        return await LoginAsync(username, password);
+    }
+
+    private async Task<string> LoginAsync(string username, string password)
+    {
+        using var client = CreateApiClient();
+        var response = await client.PostAsJsonAsync("/login-portal/keystone/v3/tokens", Keystone.Body(username, password));
+        Assert.True(response.StatusCode == HttpStatusCode.OK, $"login as {username}: {(int)response.StatusCode}");
+        return response.Headers.GetValues(KeystoneEndpoints.SubjectTokenHeader).Single();
     }
 
     private static int FreePort()

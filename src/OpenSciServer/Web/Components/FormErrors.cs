@@ -26,14 +26,7 @@ public sealed class FormErrors
     public void Show(PlatformException error, HttpContext? http)
     {
         ArgumentNullException.ThrowIfNull(error);
-        if (http is not null && !http.Response.HasStarted)
-        {
-            http.Response.StatusCode = error.StatusCode;
-            if (error.RetryAfterSeconds is { } wait)
-            {
-                http.Response.Headers.RetryAfter = wait.ToString(System.Globalization.CultureInfo.InvariantCulture);
-            }
-        }
+        SetStatus(error, http);
 
         var property = error.Field is { Length: > 0 } f ? char.ToUpperInvariant(f[0]) + f[1..] : null;
         if (property is not null && _context.Model.GetType().GetProperty(property) is not null)
@@ -45,5 +38,39 @@ public sealed class FormErrors
         {
             Summary = error.Message;
         }
+    }
+
+    /// <summary>Answers with the refusal's status (and Retry-After), for forms without fields such as row actions.</summary>
+    public static void SetStatus(PlatformException error, HttpContext? http)
+    {
+        ArgumentNullException.ThrowIfNull(error);
+        if (http is null || http.Response.HasStarted)
+        {
+            return;
+        }
+
+        if (error.RetryAfterSeconds is { } wait)
+        {
+            http.Response.Headers.RetryAfter = wait.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        }
+
+        if (error.StatusCode != StatusCodes.Status404NotFound)
+        {
+            http.Response.StatusCode = error.StatusCode;
+            return;
+        }
+
+        // Blazor drops the HTML of a page that ends rendering with a 404 (leaving it to the site's
+        // not-found page), which would lose the message. The status is set as the response starts,
+        // after that check, unless the page answered otherwise meanwhile (a redirect).
+        http.Response.OnStarting(() =>
+        {
+            if (http.Response.StatusCode == StatusCodes.Status200OK)
+            {
+                http.Response.StatusCode = StatusCodes.Status404NotFound;
+            }
+
+            return Task.CompletedTask;
+        });
     }
 }

@@ -15,3 +15,66 @@ document.addEventListener('click', (event) => {
     event.preventDefault();
   }
 });
+
+// Home's activity figures and the Groups badge follow the server while the page stays open, so a new
+// invitation shows up without a reload. Without JavaScript the server-rendered numbers stand.
+(() => {
+  if (!document.querySelector('[data-activity-live]') || !window.fetch) { return; }
+  const everyMs = 20000;
+  const url = new URL('api/activity', document.baseURI);
+
+  const setBadge = (link, value) => {
+    let badge = link.querySelector('[data-activity-badge]');
+    if (value <= 0) {
+      if (badge) { badge.remove(); }
+      return;
+    }
+    if (!badge) {
+      badge = document.createElement('span');
+      badge.className = 'badge rounded-pill text-bg-warning ms-1 nav-badge';
+      badge.setAttribute('data-activity-badge', '');
+      badge.setAttribute('data-testid', 'nav-badge-' + link.getAttribute('data-activity-nav'));
+      const hidden = (text) => {
+        const span = document.createElement('span');
+        span.className = 'visually-hidden';
+        span.textContent = text;
+        return span;
+      };
+      const count = document.createElement('span');
+      count.setAttribute('data-activity-count', '');
+      badge.append(hidden(': '), count, hidden(' ' + (link.getAttribute('data-activity-label') || '')));
+      link.append(badge);
+    }
+    badge.querySelector('[data-activity-count]').textContent = String(value);
+  };
+
+  const apply = (counts) => {
+    document.querySelectorAll('[data-activity-key]').forEach((el) => {
+      const value = counts[el.getAttribute('data-activity-key')];
+      if (typeof value === 'number' && el.textContent !== String(value)) { el.textContent = String(value); }
+    });
+    document.querySelectorAll('[data-activity-nav]').forEach((link) => {
+      const value = counts[link.getAttribute('data-activity-nav')];
+      if (typeof value === 'number') { setBadge(link, value); }
+    });
+  };
+
+  let timer = 0;
+  const refresh = async () => {
+    if (document.hidden) { return; }
+    try {
+      const response = await fetch(url, { headers: { Accept: 'application/json' }, credentials: 'same-origin', cache: 'no-store', redirect: 'error' });
+      if (response.status === 401 || response.status === 403) {
+        // Logged out (here or in another tab): stop asking; the next navigation goes to the login page.
+        window.clearInterval(timer);
+        return;
+      }
+      if (response.ok) { apply(await response.json()); }
+    } catch {
+      // Offline for a moment or a redirect; the next tick tries again.
+    }
+  };
+
+  timer = window.setInterval(refresh, everyMs);
+  document.addEventListener('visibilitychange', () => { if (!document.hidden) { refresh(); } });
+})();
