@@ -59,7 +59,7 @@ public static class GroupNames
         return (name, null);
     }
 
-    /// <summary>Trims and checks a description; markup is refused rather than silently stripped.</summary>
+    /// <summary>Trims and checks a description. Markup is kept as text: pages always show it escaped.</summary>
     public static (string Description, string? Error) ValidateDescription(string? input)
     {
         var text = (input ?? "").Trim();
