@@ -221,7 +221,8 @@ public sealed class FileService(VolumeService volumes, QuotaService quotas, IOpt
         ArgumentNullException.ThrowIfNull(location);
         var name = location.Name ?? throw PlatformException.Invalid("Name a file to download; for a folder use the zip download.", "path");
         using var parent = NoFollow.OpenDirectory(location.VolumeFolder, location.ParentNames);
-        var stream = NoFollow.OpenRead(parent, name);
+        // Unbuffered: the download copies straight from the file into its own buffer, once.
+        var stream = NoFollow.OpenRead(parent, name, bufferSize: 0);
         var info = new FileInfo(NoFollow.PathOf(parent, name));
         return new OpenedFile(stream, name, info.Length, new DateTimeOffset(info.LastWriteTimeUtc, TimeSpan.Zero), ETagOf(info), ContentTypeOf(name));
     }
