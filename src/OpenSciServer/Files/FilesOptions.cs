@@ -11,7 +11,10 @@ public sealed class FilesOptions : IValidatableObject
     /// The root volumes. Each is a folder holding one folder per user, each holding that user's user
     /// volumes. At an HPC centre, point Path at the shared parallel file system.
     /// </summary>
-    public List<RootVolumeOptions> RootVolumes { get; set; } =
+    public List<RootVolumeOptions> RootVolumes { get; set; } = [];
+
+    /// <summary>The root volumes when configuration names none: Storage and Temporary as in SciServer.</summary>
+    public static List<RootVolumeOptions> DefaultRootVolumes() =>
     [
         new()
         {

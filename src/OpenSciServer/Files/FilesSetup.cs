@@ -11,7 +11,16 @@ public static class FilesSetup
     public static void AddFiles(this WebApplicationBuilder builder)
     {
         ArgumentNullException.ThrowIfNull(builder);
-        builder.Services.AddOptions<FilesOptions>().BindConfiguration(FilesOptions.SectionName).ValidateDataAnnotations().ValidateOnStart();
+        // Configured root volumes replace the defaults whole (binding would otherwise add to a pre-filled list).
+        builder.Services.AddOptions<FilesOptions>().BindConfiguration(FilesOptions.SectionName)
+            .PostConfigure(o =>
+            {
+                if (o.RootVolumes.Count == 0)
+                {
+                    o.RootVolumes = FilesOptions.DefaultRootVolumes();
+                }
+            })
+            .ValidateDataAnnotations().ValidateOnStart();
         builder.Services.AddSingleton<UsageCache>();
         builder.Services.AddScoped<VolumeService>();
         builder.Services.AddScoped<QuotaService>();
