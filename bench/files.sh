@@ -11,26 +11,9 @@ ensure_run_prerequisites
 ensure_packages nginx curl
 
 runs=${1:-3}
-work=$(mktemp -d /tmp/oss-bench-files-XXXX)
-chmod 755 "$work"
 app_port=5393; nginx_port=5394
-cleanup() {
-  [ -n "${app_pid:-}" ] && kill "$app_pid" 2>/dev/null || true
-  [ -f "$work/nginx.pid" ] && kill "$(cat "$work/nginx.pid")" 2>/dev/null || true
-  rm -rf "$work"
-}
-trap cleanup EXIT
-
-dotnet publish src/OpenSciServer -c Release -o .build/app --nologo -v quiet
-OPENSCISERVER_DATA="$work/data" OPENSCISERVER_ADMIN_PASSWORD=bench-admin-password Logging__LogLevel__Default=Warning \
-  dotnet .build/app/OpenSciServer.dll --contentRoot "$PWD/.build/app" --urls "http://127.0.0.1:$app_port" >"$work/app.log" 2>&1 &
-app_pid=$!
-for _ in $(seq 1 60); do curl -sf "http://127.0.0.1:$app_port/health" >/dev/null && break; sleep 0.5; done
-login() {
-  curl -s -D - -o /dev/null -H 'Content-Type: application/json' \
-    -d "{\"auth\":{\"identity\":{\"password\":{\"user\":{\"name\":\"$1\",\"password\":\"$2\"}}}}}" \
-    "http://127.0.0.1:$app_port/login-portal/keystone/v3/tokens" | tr -d '\r' | sed -n 's/^X-Subject-Token: //Ip'
-}
+source bench/lib.sh
+start_platform
 admin=$(login admin bench-admin-password)
 curl -sf -H "X-Auth-Token: $admin" -H 'Content-Type: application/json' \
   -d '{"username":"bench","email":"bench@example.org","password":"bench-user-password"}' "http://127.0.0.1:$app_port/api/admin/users" >/dev/null
@@ -41,25 +24,14 @@ base="http://127.0.0.1:$app_port/api/files/content/Temporary/bench/scratch"
 mkdir -p "$work/www" "$work/put" "$work/nginx-tmp"
 chmod 777 "$work/put" "$work/nginx-tmp"; chmod 755 "$work/www"
 dd if=/dev/urandom of="$work/www/file.bin" bs=1M count=2048 status=none
-cat >"$work/nginx.conf" <<CONF
-worker_processes auto;
-pid $work/nginx.pid;
-error_log $work/nginx-error.log;
-events { worker_connections 1024; }
-http {
-  access_log off;
-  sendfile on;
+start_nginx "sendfile on;
   client_max_body_size 0;
   client_body_temp_path $work/nginx-tmp;
   server {
     listen 127.0.0.1:$nginx_port;
     location /file.bin { root $work/www; }
     location /put/ { root $work; dav_methods PUT; create_full_put_path on; }
-  }
-}
-CONF
-nginx -c "$work/nginx.conf"
-sleep 0.5
+  }"
 curl -sf -H "X-Auth-Token: $token" -T "$work/www/file.bin" "$base/file.bin" >/dev/null
 
 median() { sort -n | awk '{a[NR]=$1} END {print (NR%2) ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2}'; }

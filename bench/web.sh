@@ -12,42 +12,17 @@ ensure_packages wrk nginx curl
 duration=${1:-10}; shift || true
 conns=("$@"); [ ${#conns[@]} -gt 0 ] || conns=(50 200)
 
-work=$(mktemp -d /tmp/oss-bench-XXXX)
 app_port=5391; nginx_port=5392
-cleanup() {
-  [ -n "${app_pid:-}" ] && kill "$app_pid" 2>/dev/null || true
-  [ -f "$work/nginx.pid" ] && kill "$(cat "$work/nginx.pid")" 2>/dev/null || true
-  rm -rf "$work"
-}
-trap cleanup EXIT
-
-dotnet publish src/OpenSciServer -c Release -o .build/app --nologo -v quiet
-OPENSCISERVER_DATA="$work/data" OPENSCISERVER_ADMIN_PASSWORD=bench-admin-password Logging__LogLevel__Default=Warning \
-  dotnet .build/app/OpenSciServer.dll --contentRoot "$PWD/.build/app" --urls "http://127.0.0.1:$app_port" >"$work/app.log" 2>&1 &
-app_pid=$!
-for _ in $(seq 1 60); do curl -sf "http://127.0.0.1:$app_port/health" >/dev/null && break; sleep 0.5; done
-
-token=$(curl -s -D - -o /dev/null -H 'Content-Type: application/json' \
-  -d '{"auth":{"identity":{"password":{"user":{"name":"admin","password":"bench-admin-password"}}}}}' \
-  "http://127.0.0.1:$app_port/login-portal/keystone/v3/tokens" | tr -d '\r' | sed -n 's/^X-Subject-Token: //Ip')
+source bench/lib.sh
+start_platform
+token=$(login admin bench-admin-password)
 [ -n "$token" ] || { echo "login failed" >&2; exit 1; }
 
 # The reference: nginx serving the login page's own HTML as a static file.
 mkdir -p "$work/www"
-chmod 755 "$work" "$work/www"  # nginx workers run as www-data
+chmod 755 "$work/www"
 curl -s "http://127.0.0.1:$app_port/login" >"$work/www/login.html"
-cat >"$work/nginx.conf" <<CONF
-worker_processes auto;
-pid $work/nginx.pid;
-error_log $work/nginx-error.log;
-events { worker_connections 1024; }
-http {
-  access_log off;
-  server { listen 127.0.0.1:$nginx_port; root $work/www; }
-}
-CONF
-nginx -c "$work/nginx.conf"
-sleep 0.5
+start_nginx "server { listen 127.0.0.1:$nginx_port; root $work/www; }"
 
 run() { # name url [header]
   local out

@@ -458,33 +458,8 @@ public sealed class FileService(VolumeService volumes, QuotaService quotas, IOpt
         }
     }
 
-    private static (long Bytes, long Files) Measure(SafeFileHandle parent, string name)
-    {
-        long bytes = 0, files = 0;
-        var stack = new Stack<DirectoryInfo>([new DirectoryInfo(NoFollow.PathOf(parent, name))]);
-        while (stack.TryPop(out var dir))
-        {
-            foreach (var entry in dir.EnumerateFileSystemInfos())
-            {
-                if (entry.LinkTarget is not null)
-                {
-                    continue;
-                }
-
-                if (entry is DirectoryInfo sub)
-                {
-                    stack.Push(sub);
-                }
-                else if (entry is FileInfo f)
-                {
-                    bytes += f.Length;
-                    files++;
-                }
-            }
-        }
-
-        return (bytes, files);
-    }
+    private static (long Bytes, long Files) Measure(SafeFileHandle parent, string name) =>
+        FolderSize.Measure(new DirectoryInfo(NoFollow.PathOf(parent, name)));
 
     private static async Task AddToZipAsync(ZipArchive zip, SafeFileHandle folder, string prefix, CancellationToken ct)
     {
@@ -558,6 +533,38 @@ public sealed class FileService(VolumeService volumes, QuotaService quotas, IOpt
     private static FileEntry ToEntry(FileSystemInfo info) =>
         new(info.Name, info is DirectoryInfo, info is FileInfo f ? f.Length : 0,
             new DateTimeOffset(info.LastWriteTimeUtc, TimeSpan.Zero), new DateTimeOffset(info.CreationTimeUtc, TimeSpan.Zero));
+}
+
+/// <summary>Bytes and files in a folder tree, links not followed.</summary>
+internal static class FolderSize
+{
+    public static (long Bytes, long Files) Measure(DirectoryInfo folder)
+    {
+        long bytes = 0, files = 0;
+        var stack = new Stack<DirectoryInfo>([folder]);
+        while (stack.TryPop(out var dir))
+        {
+            foreach (var entry in dir.EnumerateFileSystemInfos("*", new EnumerationOptions { IgnoreInaccessible = true, AttributesToSkip = 0 }))
+            {
+                if (entry.LinkTarget is not null)
+                {
+                    continue;
+                }
+
+                if (entry is DirectoryInfo sub)
+                {
+                    stack.Push(sub);
+                }
+                else if (entry is FileInfo file)
+                {
+                    bytes += file.Length;
+                    files++;
+                }
+            }
+        }
+
+        return (bytes, files);
+    }
 }
 
 /// <summary>Reads at most a given number of bytes from another stream (one chunk of an upload).</summary>

@@ -145,33 +145,8 @@ public sealed class QuotaService(PlatformDbContext db, VolumeService volumes, Us
             return cached;
         }
 
-        long bytes = 0, files = 0;
         var folder = new DirectoryInfo(Path.Combine(volumes.RootPath(root), userName));
-        if (folder.Exists && folder.LinkTarget is null)
-        {
-            var stack = new Stack<DirectoryInfo>([folder]);
-            while (stack.TryPop(out var dir))
-            {
-                foreach (var entry in dir.EnumerateFileSystemInfos("*", new EnumerationOptions { IgnoreInaccessible = true, AttributesToSkip = 0 }))
-                {
-                    if (entry.LinkTarget is not null)
-                    {
-                        continue;
-                    }
-
-                    if (entry is DirectoryInfo sub)
-                    {
-                        stack.Push(sub);
-                    }
-                    else if (entry is FileInfo file)
-                    {
-                        bytes += file.Length;
-                        files++;
-                    }
-                }
-            }
-        }
-
+        var (bytes, files) = folder.Exists && folder.LinkTarget is null ? FolderSize.Measure(folder) : (0, 0);
         var measured = new UsageCache.Measured(now, bytes, files);
         cache.Set(userId, root.Name, measured);
         return measured;
