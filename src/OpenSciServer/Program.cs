@@ -35,6 +35,7 @@ app.MapKeystoneEndpoints();
 app.MapResourceEndpoints();
 app.MapGroupEndpoints();
 app.MapFileEndpoints();
+app.MapFileServiceEndpoints();
 app.MapUgmEndpoints();
 app.MapWeb();
 app.PrintReadyBanner();

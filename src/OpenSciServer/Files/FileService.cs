@@ -14,6 +14,9 @@ public sealed record FileEntry(string Name, bool IsFolder, long Size, DateTimeOf
 
 public sealed record FolderListing(string Path, int Total, int Offset, IReadOnlyList<FileEntry> Entries);
 
+/// <summary>A folder with its subfolders (each a tree) and files, down to a requested depth.</summary>
+public sealed record FolderTree(FileEntry Folder, IReadOnlyList<FolderTree> Folders, IReadOnlyList<FileEntry> Files);
+
 /// <summary>A file opened for reading, with what a download needs to answer Range and If-None-Match.</summary>
 public sealed record OpenedFile(FileStream Stream, string Name, long Length, DateTimeOffset LastModified, string ETag, string ContentType);
 
@@ -29,6 +32,10 @@ public sealed record UploadProgress(long Received, long Total, bool Complete, Fi
 public sealed class FileService(VolumeService volumes, QuotaService quotas, IOptions<FilesOptions> options, TimeProvider time, ILogger<FileService> logger)
 {
     private const int MaxPageSize = 10_000;
+
+    /// <summary>The most entries one tree listing returns; a larger tree is refused, not cut short.</summary>
+    public const int MaxTreeEntries = 100_000;
+
     private static readonly FileExtensionContentTypeProvider ContentTypes = new();
 
     public Task<VolumeLocation> ResolveAsync(Caller caller, string? path, ResourceActions action, CancellationToken ct) =>
@@ -59,6 +66,41 @@ public sealed class FileService(VolumeService volumes, QuotaService quotas, IOpt
 
         var sorted = entries.OrderByDescending(e => e.IsFolder).ThenBy(e => e.Name, StringComparer.Ordinal).ToList();
         return new FolderListing(location.Display, sorted.Count, offset, sorted.Skip(offset).Take(limit).ToList());
+    }
+
+    /// <summary>
+    /// A folder and what it holds, <paramref name="depth"/> levels down: 0 is the folder alone, 1 adds its
+    /// entries, and folders at the last level are listed without their content. Entries are sorted by name;
+    /// links are left out (never followed) and so is the platform's upload folder. A
+    /// <paramref name="filePattern"/> (<c>*</c> and <c>?</c>) filters files by name; folders are always
+    /// listed, so the tree can be walked. More than <see cref="MaxTreeEntries"/> entries is a 400.
+    /// </summary>
+    public FolderTree Tree(VolumeLocation location, int depth, string? filePattern = null)
+    {
+        ArgumentNullException.ThrowIfNull(location);
+        if (depth < 0)
+        {
+            throw PlatformException.Invalid("The depth of a listing is 0 or more.", "level");
+        }
+
+        using var folder = NoFollow.OpenDirectory(location.VolumeFolder, location.Names);
+        var info = new DirectoryInfo(NoFollow.PathOf(folder));
+        var name = location.Name ?? location.UserVolume?.Name ?? location.DataVolume?.Name ?? "";
+        var self = new FileEntry(name, true, 0, new DateTimeOffset(info.LastWriteTimeUtc, TimeSpan.Zero), new DateTimeOffset(info.CreationTimeUtc, TimeSpan.Zero));
+        var count = 0;
+        // Nothing on disk is deeper than a path may be; a session's deeper folders are not walked.
+        return WalkTree(folder, self, Math.Min(depth, VolumePaths.MaxDepth), string.IsNullOrEmpty(filePattern) ? null : filePattern, ref count);
+    }
+
+    /// <summary>The ETag a download of the file would carry now (an upload's answer sets it).</summary>
+    public string ETagOf(VolumeLocation location)
+    {
+        ArgumentNullException.ThrowIfNull(location);
+        var name = location.Name ?? throw PlatformException.Invalid("Name a file.", "path");
+        using var parent = NoFollow.OpenDirectory(location.VolumeFolder, location.ParentNames);
+        return NoFollow.KindOf(parent, name) == EntryKind.File
+            ? ETagOf(new FileInfo(NoFollow.PathOf(parent, name)))
+            : throw PlatformException.NotFound($"'{location.Display}' is not a file.");
     }
 
     /// <summary>Information on one file or folder.</summary>
@@ -482,6 +524,60 @@ public sealed class FileService(VolumeService volumes, QuotaService quotas, IOpt
             await using var input = NoFollow.OpenRead(folder, entry.Name);
             await using var output = await zipEntry.OpenAsync(ct);
             await input.CopyToAsync(output, 1 << 16, ct);
+        }
+    }
+
+    private static FolderTree WalkTree(SafeFileHandle folder, FileEntry self, int depth, string? filePattern, ref int count)
+    {
+        if (depth == 0)
+        {
+            return new FolderTree(self, [], []);
+        }
+
+        var folders = new List<FolderTree>();
+        var files = new List<FileEntry>();
+        foreach (var entry in new DirectoryInfo(NoFollow.PathOf(folder)).EnumerateFileSystemInfos("*", new EnumerationOptions { IgnoreInaccessible = true, AttributesToSkip = 0 })
+                     .OrderBy(e => e.Name, StringComparer.Ordinal))
+        {
+            if (entry.LinkTarget is not null || entry.Name == VolumeService.UploadFolderName)
+            {
+                continue;
+            }
+
+            if (entry is DirectoryInfo)
+            {
+                CountTreeEntry(ref count);
+                SafeFileHandle sub;
+                try
+                {
+                    sub = NoFollow.OpenDirectory(NoFollow.PathOf(folder), [entry.Name]);
+                }
+                catch (PlatformException)
+                {
+                    // Replaced by a link or removed since the folder was read: left out, as links are.
+                    continue;
+                }
+
+                using (sub)
+                {
+                    folders.Add(WalkTree(sub, ToEntry(entry), depth - 1, filePattern, ref count));
+                }
+            }
+            else if (filePattern is null || System.IO.Enumeration.FileSystemName.MatchesSimpleExpression(filePattern, entry.Name, ignoreCase: false))
+            {
+                CountTreeEntry(ref count);
+                files.Add(ToEntry(entry));
+            }
+        }
+
+        return new FolderTree(self, folders, files);
+    }
+
+    private static void CountTreeEntry(ref int count)
+    {
+        if (++count > MaxTreeEntries)
+        {
+            throw PlatformException.Invalid($"The listing would hold more than {MaxTreeEntries} entries; ask for fewer levels or a narrower pattern.", "level");
         }
     }
 

@@ -131,7 +131,14 @@ public class PlatformFactory : WebApplicationFactory<Program>, IAsyncLifetime
     /// <summary>A client that keeps no cookies and sends the token (if any) in X-Auth-Token.</summary>
     public HttpClient CreateApiClient(string? token = null, string? clientAddress = null)
     {
-        var client = CreateClient(new WebApplicationFactoryClientOptions { HandleCookies = false, AllowAutoRedirect = false });
+        var options = new WebApplicationFactoryClientOptions { HandleCookies = false, AllowAutoRedirect = false };
+        if (KestrelPort is { } port)
+        {
+            // On a real port the client talks HTTP to it.
+            options.BaseAddress = new Uri($"http://127.0.0.1:{port}");
+        }
+
+        var client = CreateClient(options);
         if (token is not null)
         {
             client.DefaultRequestHeaders.Add("X-Auth-Token", token);
