@@ -111,7 +111,7 @@ public sealed class FileService(VolumeService volumes, QuotaService quotas, IOpt
         {
             using var self = NoFollow.OpenDirectory(location.VolumeFolder, []);
             var dir = new DirectoryInfo(NoFollow.PathOf(self));
-            return new FileEntry(Path.GetFileName(location.VolumeFolder), true, 0, dir.LastWriteTimeUtc, dir.CreationTimeUtc);
+            return new FileEntry(location.UserVolume?.Name ?? location.DataVolume?.Name ?? Path.GetFileName(location.VolumeFolder), true, 0, dir.LastWriteTimeUtc, dir.CreationTimeUtc);
         }
 
         using var parent = NoFollow.OpenDirectory(location.VolumeFolder, location.ParentNames);
@@ -340,23 +340,13 @@ public sealed class FileService(VolumeService volumes, QuotaService quotas, IOpt
         {
             if (!copy && SameFileSystem(from, to))
             {
-                if (existing == EntryKind.Directory)
-                {
-                    NoFollow.DeleteTree(target, toName);
-                }
-
-                NoFollow.Rename(source, fromName, target, toName, replace: replace);
+                ReplaceFolderSafely(target, toName, existing, () => NoFollow.Rename(source, fromName, target, toName, replace: replace));
             }
             else
             {
                 var temp = "copy-" + Guid.NewGuid().ToString("N");
                 await CopyEntryAsync(source, fromName, target, temp, kind, ct);
-                if (existing == EntryKind.Directory)
-                {
-                    NoFollow.DeleteTree(target, toName);
-                }
-
-                NoFollow.Rename(target, temp, target, toName, replace: replace);
+                ReplaceFolderSafely(target, toName, existing, () => NoFollow.Rename(target, temp, target, toName, replace: replace));
                 if (!copy)
                 {
                     if (kind == EntryKind.Directory)
@@ -579,6 +569,33 @@ public sealed class FileService(VolumeService volumes, QuotaService quotas, IOpt
         {
             throw PlatformException.Invalid($"The listing would hold more than {MaxTreeEntries} entries; ask for fewer levels or a narrower pattern.", "level");
         }
+    }
+
+    /// <summary>
+    /// Puts something in place of <paramref name="name"/>. A folder being replaced is first moved aside
+    /// and removed only once the new one is in place, so a failure leaves the old folder where it was.
+    /// </summary>
+    private static void ReplaceFolderSafely(SafeFileHandle folder, string name, EntryKind existing, Action putInPlace)
+    {
+        if (existing != EntryKind.Directory)
+        {
+            putInPlace();
+            return;
+        }
+
+        var aside = ".replaced-" + Guid.NewGuid().ToString("N");
+        NoFollow.Rename(folder, name, folder, aside, replace: false);
+        try
+        {
+            putInPlace();
+        }
+        catch
+        {
+            NoFollow.Rename(folder, aside, folder, name, replace: false);
+            throw;
+        }
+
+        NoFollow.DeleteTree(folder, aside);
     }
 
     private static void CheckTarget(EntryKind existing, string name, bool overwrite, string display)

@@ -35,6 +35,7 @@ public sealed record DataVolumeInfo(long Id, Guid ResourceId, string Name, strin
 public sealed class VolumeService(
     PlatformDbContext db,
     AccessService access,
+    UsageCache usage,
     IOptions<FilesOptions> options,
     IOptions<PlatformOptions> platform,
     TimeProvider time,
@@ -146,6 +147,8 @@ public sealed class VolumeService(
         UserVolumes.Remove(volume);
         await db.SaveChangesAsync(ct);
         await access.UnregisterAsync(ResourceTypes.UserVolume, volume.ResourceKey, ct);
+        // Its files are gone: measure the owner's usage again rather than trust the cached figure.
+        usage.Forget(volume.OwnerId, volume.RootVolume);
         Log.VolumeDeleted(logger, volume.ResourceKey, caller.UserName);
     }
 

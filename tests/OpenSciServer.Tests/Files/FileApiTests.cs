@@ -146,6 +146,26 @@ public abstract class FileApiTests(PlatformFactory platform)
     }
 
     [Fact]
+    public async Task MoveOverAnExistingFolder_ReplacesItOnlyWhenAsked()
+    {
+        var (name, client) = await NewUserAsync();
+        var root = $"Storage/{name}/persistent";
+        await client.PutAsync($"/api/files/content/{root}/new/n.txt", new StringContent("new"));
+        await client.PutAsync($"/api/files/content/{root}/old/o.txt", new StringContent("old"));
+
+        var refused = await client.PostAsJsonAsync("/api/files/move", new { from = $"{root}/new", to = $"{root}/old" });
+        Assert.Equal(HttpStatusCode.Conflict, refused.StatusCode);
+        Assert.Equal("old", await client.GetStringAsync($"/api/files/content/{root}/old/o.txt"));
+
+        var replaced = await client.PostAsJsonAsync("/api/files/move", new { from = $"{root}/new", to = $"{root}/old", replace = true });
+        Assert.Equal(HttpStatusCode.OK, replaced.StatusCode);
+        Assert.Equal("new", await client.GetStringAsync($"/api/files/content/{root}/old/n.txt"));
+        Assert.Equal(HttpStatusCode.NotFound, (await client.GetAsync($"/api/files/content/{root}/old/o.txt")).StatusCode);
+        var listing = await client.GetFromJsonAsync<JsonElement>($"/api/files/list/{root}");
+        Assert.Equal(["old"], listing.GetProperty("entries").EnumerateArray().Select(e => e.GetProperty("name").GetString()));
+    }
+
+    [Fact]
     public async Task ZipDownload_HoldsTheFolderTree()
     {
         var (name, client) = await NewUserAsync();
