@@ -65,6 +65,8 @@ public static class FileEndpoints
             .WithSummary("Upload a file: the raw body, streamed. With Content-Range: bytes S-E/T, one chunk of a resumable upload.")
             .WithDescription("overwrite=false refuses to replace an existing file (409). A resumable upload answers 202 with the bytes received until the last chunk; a chunk that does not start where the upload stands answers 416 with an Upload-Offset header.");
         api.MapGet("/upload-status/{**path}", UploadStatusAsync).WithName("UploadStatus").WithSummary("How many bytes of a resumable upload of size bytes have arrived.");
+        api.MapDelete("/upload-status/{**path}", DiscardUploadAsync).WithName("DiscardUpload")
+            .WithSummary("Forget an unfinished resumable upload of size bytes, so a new one starts at byte 0.");
         api.MapMethods("/content/{**path}", [HttpMethods.Get, HttpMethods.Head], DownloadAsync).WithName("DownloadFile")
             .WithSummary("Download a file; supports Range, If-None-Match and HEAD. inline=true shows safe types in the browser.");
         api.MapDelete("/entry/{**path}", DeleteAsync).WithName("DeleteEntry").WithSummary("Delete a file, or a folder with everything in it.");
@@ -176,6 +178,18 @@ public static class FileEndpoints
         var location = await files.ResolveAsync(caller, path, ResourceActions.Write, ct);
         var received = files.UploadedSoFar(caller, location, size.Value);
         return TypedResults.Ok(new UploadProgress(received, size.Value, false, null));
+    }
+
+    private static async Task<NoContent> DiscardUploadAsync(string? path, long? size, ClaimsPrincipal user, FileService files, CancellationToken ct)
+    {
+        if (size is not > 0)
+        {
+            throw PlatformException.Invalid("Give the total size of the upload: size=N.", "size");
+        }
+
+        var caller = Caller.From(user);
+        files.DiscardUpload(caller, await files.ResolveAsync(caller, path, ResourceActions.Write, ct), size.Value);
+        return TypedResults.NoContent();
     }
 
     private static async Task<IResult> DownloadAsync(string? path, bool? inline, HttpContext context, ClaimsPrincipal user, FileService files, CancellationToken ct)

@@ -257,6 +257,27 @@ public sealed class FileService(VolumeService volumes, QuotaService quotas, IOpt
         return NoFollow.KindOf(uploads, part) == EntryKind.File ? new FileInfo(NoFollow.PathOf(uploads, part)).Length : 0;
     }
 
+    /// <summary>
+    /// Forgets an unfinished resumable upload of <paramref name="total"/> bytes, so that the next one
+    /// starts at byte 0. A part is known only by its caller, path and size: a different file of the same
+    /// size sent to the same path would otherwise be appended to the old bytes.
+    /// </summary>
+    /// <returns>Whether there was a part to remove.</returns>
+    public bool DiscardUpload(Caller caller, VolumeLocation location, long total)
+    {
+        ArgumentNullException.ThrowIfNull(caller);
+        ArgumentNullException.ThrowIfNull(location);
+        using var uploads = OpenUploadFolder(location);
+        var part = PartName(caller, location, total);
+        if (NoFollow.KindOf(uploads, part) != EntryKind.File)
+        {
+            return false;
+        }
+
+        NoFollow.DeleteFile(uploads, part);
+        return true;
+    }
+
     /// <summary>Opens a file for download.</summary>
     public OpenedFile OpenRead(VolumeLocation location)
     {

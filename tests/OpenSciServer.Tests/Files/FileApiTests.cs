@@ -125,6 +125,28 @@ public abstract class FileApiTests(PlatformFactory platform)
     }
 
     [Fact]
+    public async Task ResumableUpload_Discarded_StartsAgainFromByteZero()
+    {
+        var (name, client) = await NewUserAsync();
+        var stale = RandomBytes(200_000);
+        var fresh = RandomBytes(200_000);
+        var url = $"/api/files/content/Storage/{name}/persistent/cube.bin";
+        var status = $"/api/files/upload-status/Storage/{name}/persistent/cube.bin?size=200000";
+        Assert.Equal(HttpStatusCode.Accepted, (await PutChunkAsync(client, url, stale, 0, 99_999)).StatusCode);
+
+        // Without the discard, a different file of the same size would have to go on at byte 100000.
+        Assert.Equal(HttpStatusCode.RequestedRangeNotSatisfiable, (await PutChunkAsync(client, url, fresh, 0, 99_999)).StatusCode);
+        Assert.Equal(HttpStatusCode.NoContent, (await client.DeleteAsync(status)).StatusCode);
+        Assert.Equal(0, (await client.GetFromJsonAsync<JsonElement>(status)).GetProperty("received").GetInt64());
+        Assert.Equal(HttpStatusCode.NoContent, (await client.DeleteAsync(status)).StatusCode);
+        Assert.Equal(HttpStatusCode.BadRequest, (await client.DeleteAsync($"/api/files/upload-status/Storage/{name}/persistent/cube.bin")).StatusCode);
+
+        Assert.Equal(HttpStatusCode.Accepted, (await PutChunkAsync(client, url, fresh, 0, 99_999)).StatusCode);
+        Assert.Equal(HttpStatusCode.OK, (await PutChunkAsync(client, url, fresh, 100_000, 199_999)).StatusCode);
+        Assert.Equal(fresh, await client.GetByteArrayAsync(url));
+    }
+
+    [Fact]
     public async Task MoveCopyDelete_FilesAndFolders()
     {
         var (name, client) = await NewUserAsync();

@@ -1,4 +1,7 @@
 // Small progressive enhancements for the statically rendered dashboard.
+// Parts of pages meant only for browsers with (or without) scripts are marked js-only / no-js-only.
+document.documentElement.classList.add('js');
+
 document.addEventListener('click', (event) => {
   const copy = event.target.closest('[data-copy-target]');
   if (copy) {
@@ -10,9 +13,22 @@ document.addEventListener('click', (event) => {
       });
     }
   }
+  // A server-rendered dialog (?act=...) closes by its link; a click beside it does the same.
+  const dialog = event.target.closest('[data-dialog-close]');
+  if (dialog && (event.target === dialog || event.target === dialog.firstElementChild)) {
+    window.location.assign(new URL(dialog.getAttribute('data-dialog-close'), document.baseURI));
+    return;
+  }
   const confirmButton = event.target.closest('[data-confirm]');
   if (confirmButton && !window.confirm(confirmButton.getAttribute('data-confirm'))) {
     event.preventDefault();
+  }
+});
+
+document.addEventListener('keydown', (event) => {
+  const dialog = document.querySelector('[data-dialog-close]');
+  if (event.key === 'Escape' && dialog) {
+    window.location.assign(new URL(dialog.getAttribute('data-dialog-close'), document.baseURI));
   }
 });
 
