@@ -221,9 +221,16 @@ public sealed class AccessService(PlatformDbContext db, GroupDirectory groups, A
     {
         ArgumentNullException.ThrowIfNull(resource);
         var held = await ActionsAsync(caller, resource, cancellationToken);
+        var type = ResourceTypes.Get(resource.Type).DisplayName.ToLowerInvariant();
         if (held == ResourceActions.None)
         {
-            throw PlatformException.NotFound($"No such {ResourceTypes.Get(resource.Type).DisplayName.ToLowerInvariant()}.");
+            throw PlatformException.NotFound($"No such {type}.");
+        }
+
+        // Who else holds what is for those who may share it.
+        if (!held.HasFlag(ResourceActions.Grant))
+        {
+            throw PlatformException.Forbidden($"Only those who may share this {type} see who it is shared with.");
         }
 
         var privileges = await db.Set<Privilege>().AsNoTracking().Where(p => p.ResourceId == resource.Id).ToListAsync(cancellationToken);

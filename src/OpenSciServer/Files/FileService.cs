@@ -416,7 +416,10 @@ public sealed class FileService(VolumeService volumes, QuotaService quotas, IOpt
         await using var stream = file.Stream;
         var buffer = new byte[Math.Min(maxBytes, Math.Max(0, file.Length))];
         var read = await stream.ReadAtLeastAsync(buffer, buffer.Length, throwOnEndOfStream: false, ct);
-        return Encoding.UTF8.GetString(buffer, 0, read);
+        // Decode without flushing, so a character cut at the end of the preview is left out, not garbled.
+        var chars = new char[Encoding.UTF8.GetMaxCharCount(read)];
+        var count = Encoding.UTF8.GetDecoder().GetChars(buffer, 0, read, chars, 0, flush: read < buffer.Length);
+        return new string(chars, 0, count);
     }
 
     public static string ContentTypeOf(string name) =>

@@ -295,7 +295,9 @@ public sealed class VolumeService(
             throw PlatformException.Forbidden($"The data volume '{dv.Name}' is read-only.");
         }
 
-        return new VolumeLocation(string.Join('/', names), dv.Path, names.Skip(1).ToList(), null, dv, null, await access.ActionsAsync(caller, resource, ct));
+        // A read-only data volume grants no write to anyone, admins included.
+        var actions = await access.ActionsAsync(caller, resource, ct);
+        return new VolumeLocation(string.Join('/', names), dv.Path, names.Skip(1).ToList(), null, dv, null, dv.Writable ? actions : actions & ~ResourceActions.Write);
     }
 
     private async Task<UserVolume> CreateVolumeAsync(RootVolumeOptions root, Guid ownerId, string ownerName, string name, string description, CancellationToken ct)

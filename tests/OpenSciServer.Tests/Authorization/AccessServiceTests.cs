@@ -57,6 +57,8 @@ public abstract class AccessServiceTests(PlatformFactory platform)
         await w["owner"].Client.PutAsJsonAsync($"/api/resources/{resource}/privileges", new { type = "user", name = w["outsider"].Name, actions = new[] { "read" } });
 
         Assert.Equal("read", await MyActionsAsync(w["outsider"], resource));
+        // Who else holds it is for those who may share it.
+        Assert.Equal(HttpStatusCode.Forbidden, (await w["outsider"].Client.GetAsync($"/api/resources/{resource}/privileges")).StatusCode);
         await using (var scope = platform.Services.CreateAsyncScope())
         {
             var access = scope.ServiceProvider.GetRequiredService<AccessService>();
