@@ -213,8 +213,7 @@ public static class FileEndpoints
             context.Response.Headers.ContentSecurityPolicy = "sandbox; default-src 'none'; img-src 'self'; style-src 'unsafe-inline'";
         }
 
-        return TypedResults.Stream(file.Stream, showInline ? contentType : "application/octet-stream", showInline ? null : file.Name,
-            file.LastModified, new EntityTagHeaderValue(file.ETag), enableRangeProcessing: true);
+        return new FileDownloadResult(file, showInline ? contentType : "application/octet-stream", showInline ? null : file.Name);
     }
 
     private static async Task<NoContent> DeleteAsync(string? path, ClaimsPrincipal user, FileService files, CancellationToken ct)

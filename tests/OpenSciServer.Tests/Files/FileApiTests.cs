@@ -57,6 +57,21 @@ public abstract class FileApiTests(PlatformFactory platform)
         Assert.Equal(HttpStatusCode.PartialContent, part.StatusCode);
         Assert.Equal(bytes[100..200], await part.Content.ReadAsByteArrayAsync());
 
+        // Suffix, open-ended and unsatisfiable ranges, as RFC 9110 defines them.
+        using var suffix = new HttpRequestMessage(HttpMethod.Get, url);
+        suffix.Headers.Range = new RangeHeaderValue(null, 100);
+        Assert.Equal(bytes[^100..], await (await client.SendAsync(suffix)).Content.ReadAsByteArrayAsync());
+        using var openEnded = new HttpRequestMessage(HttpMethod.Get, url);
+        openEnded.Headers.Range = new RangeHeaderValue(9_990, null);
+        var tail = await client.SendAsync(openEnded);
+        Assert.Equal("bytes 9990-9999/10000", tail.Content.Headers.ContentRange?.ToString());
+        Assert.Equal(bytes[9_990..], await tail.Content.ReadAsByteArrayAsync());
+        using var beyond = new HttpRequestMessage(HttpMethod.Get, url);
+        beyond.Headers.Range = new RangeHeaderValue(20_000, 20_100);
+        var unsatisfiable = await client.SendAsync(beyond);
+        Assert.Equal(HttpStatusCode.RequestedRangeNotSatisfiable, unsatisfiable.StatusCode);
+        Assert.Equal("bytes */10000", unsatisfiable.Content.Headers.ContentRange?.ToString());
+
         var head = await client.SendAsync(new HttpRequestMessage(HttpMethod.Head, url));
         Assert.Equal(HttpStatusCode.OK, head.StatusCode);
         Assert.Equal(10_000, head.Content.Headers.ContentLength);
