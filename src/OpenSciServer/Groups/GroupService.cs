@@ -222,7 +222,7 @@ public sealed class GroupService(PlatformDbContext db, GroupDirectory directory,
         existing.InvitedAt = now;
         existing.RespondedAt = null;
         await directory.RecordAsync(group.Id, GroupEventKind.Invited, caller.UserName, $"invited {invitee.UserName} as {RoleName(role)}", ct, save: false);
-        await db.SaveChangesAsync(ct);
+        await SaveRacingAsync("The invitation crossed another change to this membership; reload and try again.", ct);
         return await GetAsync(caller, group.Id, ct);
     }
 
@@ -283,7 +283,7 @@ public sealed class GroupService(PlatformDbContext db, GroupDirectory directory,
         mine.InvitedAt = now;
         mine.RespondedAt = now;
         await directory.RecordAsync(group.Id, GroupEventKind.Joined, caller.UserName, "joined the group", ct, save: false);
-        await db.SaveChangesAsync(ct);
+        await SaveRacingAsync("Your membership changed at the same moment; reload and try again.", ct);
         access.Invalidate();
         return await GetAsync(caller, group.Id, ct);
     }
@@ -457,6 +457,20 @@ public sealed class GroupService(PlatformDbContext db, GroupDirectory directory,
             // Two requests raced past the name check; the unique index decided.
             db.ChangeTracker.Clear();
             throw PlatformException.Conflict($"A group named '{name}' exists already.", "name");
+        }
+    }
+
+    /// <summary>Saves a membership row; two requests adding the same one at once get a 409, not a 500.</summary>
+    private async Task SaveRacingAsync(string message, CancellationToken ct)
+    {
+        try
+        {
+            await db.SaveChangesAsync(ct);
+        }
+        catch (DbUpdateException)
+        {
+            db.ChangeTracker.Clear();
+            throw PlatformException.Conflict(message);
         }
     }
 

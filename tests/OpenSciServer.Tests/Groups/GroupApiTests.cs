@@ -141,6 +141,21 @@ public abstract class GroupApiTests(PlatformFactory platform)
     }
 
     [Fact]
+    public async Task Invite_SameUserFiveTimesAtOnce_OneInvitation_OthersConflict_NeverA500()
+    {
+        var w = await GroupWorld.ForAsync(platform);
+        var id = await w.CreateGroupAsync();
+
+        var responses = await Task.WhenAll(Enumerable.Range(0, 5).Select(_ =>
+            w["owner"].Client.PostAsJsonAsync($"/api/groups/{id}/invitations", new { user = w["spare"].Name })));
+
+        Assert.Single(responses, r => r.StatusCode == HttpStatusCode.OK);
+        Assert.All(responses, r => Assert.True(r.StatusCode is HttpStatusCode.OK or HttpStatusCode.Conflict, $"{(int)r.StatusCode}"));
+        var group = await w["owner"].Client.GetFromJsonAsync<JsonElement>($"/api/groups/{id}");
+        Assert.Single(group.GetProperty("members").EnumerateArray(), m => m.GetProperty("username").GetString() == w["spare"].Name);
+    }
+
+    [Fact]
     public async Task SetRole_OnYourself_Returns400()
     {
         var w = await GroupWorld.ForAsync(platform);
