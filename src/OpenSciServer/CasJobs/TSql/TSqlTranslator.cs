@@ -1,0 +1,159 @@
+using System.Text;
+using Microsoft.SqlServer.TransactSql.ScriptDom;
+
+namespace OpenSciServer.CasJobs.TSql;
+
+/// <summary>One statement ready for DuckDB, and the MyDB table it creates when it was a SELECT ... INTO.</summary>
+public sealed record TranslatedStatement(string Sql, string? IntoTable, bool ReturnsRows);
+
+/// <summary>The statements of a query, and whether they were read as T-SQL (else passed on as DuckDB SQL).</summary>
+public sealed record Translation(IReadOnlyList<TranslatedStatement> Statements, bool ParsedAsTSql);
+
+/// <summary>
+/// Accepts the T-SQL that years of SciServer CasJobs queries are written in, on top of DuckDB's own SQL,
+/// by parsing with Microsoft's T-SQL parser (ScriptDom) and rewriting only what DuckDB reads differently:
+/// <c>SELECT TOP n</c> (to LIMIT), <c>SELECT ... INTO t</c> (to CREATE TABLE t AS), <c>[bracketed]</c>
+/// names (to "quoted"). Everything else keeps its original text, comments included. Text that is not
+/// valid T-SQL (LIMIT, ::casts, DuckDB functions) is passed to DuckDB unchanged, which then reports any
+/// error with its own position.
+/// </summary>
+public static class TSqlTranslator
+{
+    public static Translation Translate(string sql)
+    {
+        ArgumentNullException.ThrowIfNull(sql);
+        var parser = new TSql160Parser(initialQuotedIdentifiers: true);
+        var fragment = parser.Parse(new StringReader(sql), out var errors);
+        if (errors.Count > 0 || fragment is not TSqlScript script)
+        {
+            return new Translation([new TranslatedStatement(sql.Trim(), null, true)], false);
+        }
+
+        var statements = new List<TranslatedStatement>();
+        foreach (var statement in script.Batches.SelectMany(b => b.Statements))
+        {
+            statements.Add(TranslateStatement(statement));
+        }
+
+        return new Translation(statements, true);
+    }
+
+    private static TranslatedStatement TranslateStatement(TSqlStatement statement)
+    {
+        var tokens = statement.ScriptTokenStream;
+        var replace = new Dictionary<int, string>();
+        var append = new Dictionary<int, string>();
+        string? prefix = null;
+        string? into = null;
+
+        // TOP n in any query specification (outer query, subqueries, CTEs) becomes LIMIT n after it.
+        var tops = new TopFinder();
+        statement.Accept(tops);
+        foreach (var query in tops.Queries)
+        {
+            var top = query.TopRowFilter;
+            if (top.Percent || top.WithTies)
+            {
+                throw Infrastructure.PlatformException.Invalid(
+                    $"TOP ... {(top.Percent ? "PERCENT" : "WITH TIES")} (line {top.StartLine}) is not supported; use LIMIT or a window function.", "query");
+            }
+
+            var topKeyword = Enumerable.Range(query.FirstTokenIndex, top.FirstTokenIndex - query.FirstTokenIndex + 1)
+                .Last(i => tokens[i].TokenType == TSqlTokenType.Top);
+            for (var i = topKeyword; i <= top.LastTokenIndex; i++)
+            {
+                replace[i] = "";
+            }
+
+            append[query.LastTokenIndex] = (append.GetValueOrDefault(query.LastTokenIndex) ?? "") + " LIMIT " + Text(tokens, top.Expression).Trim('(', ')', ' ');
+        }
+
+        if (statement is SelectStatement { Into: { } target } select)
+        {
+            var intoKeyword = Enumerable.Range(select.FirstTokenIndex, target.FirstTokenIndex - select.FirstTokenIndex)
+                .Last(i => tokens[i].TokenType == TSqlTokenType.Into);
+            for (var i = intoKeyword; i <= target.LastTokenIndex; i++)
+            {
+                replace[i] = "";
+            }
+
+            into = string.Join('.', target.Identifiers.Select(id => id.Value));
+            prefix = "CREATE TABLE " + string.Join('.', target.Identifiers.Select(Quote)) + " AS ";
+        }
+
+        var text = new StringBuilder(prefix);
+        for (var i = statement.FirstTokenIndex; i <= statement.LastTokenIndex; i++)
+        {
+            var token = tokens[i];
+            text.Append(replace.TryGetValue(i, out var r) ? r
+                : token.TokenType == TSqlTokenType.QuotedIdentifier && token.Text.StartsWith('[') ? QuoteBracketed(token.Text)
+                : token.Text);
+            if (append.TryGetValue(i, out var tail))
+            {
+                text.Append(tail);
+            }
+        }
+
+        var sql = CollapseBlanks(text.ToString());
+        return new TranslatedStatement(sql, into, statement is SelectStatement { Into: null });
+    }
+
+    private static string Text(IList<TSqlParserToken> tokens, TSqlFragment fragment)
+    {
+        var sb = new StringBuilder();
+        for (var i = fragment.FirstTokenIndex; i <= fragment.LastTokenIndex; i++)
+        {
+            sb.Append(tokens[i].TokenType == TSqlTokenType.QuotedIdentifier && tokens[i].Text.StartsWith('[') ? QuoteBracketed(tokens[i].Text) : tokens[i].Text);
+        }
+
+        return sb.ToString();
+    }
+
+    private static string Quote(Identifier id) => "\"" + id.Value.Replace("\"", "\"\"", StringComparison.Ordinal) + "\"";
+
+    // [a]]b] is the name a]b; in DuckDB it is "a]b".
+    private static string QuoteBracketed(string bracketed) =>
+        "\"" + bracketed[1..^1].Replace("]]", "]", StringComparison.Ordinal).Replace("\"", "\"\"", StringComparison.Ordinal) + "\"";
+
+    // Removing TOP and INTO leaves double spaces; tidy them outside quotes so the SQL reads well in history.
+    private static string CollapseBlanks(string sql)
+    {
+        var sb = new StringBuilder(sql.Length);
+        char? quote = null;
+        foreach (var c in sql)
+        {
+            if (quote is null && c is '\'' or '"')
+            {
+                quote = c;
+            }
+            else if (quote == c)
+            {
+                quote = null;
+            }
+
+            if (quote is null && c == ' ' && sb.Length > 0 && sb[^1] == ' ')
+            {
+                continue;
+            }
+
+            sb.Append(c);
+        }
+
+        return sb.ToString().Trim();
+    }
+
+    private sealed class TopFinder : TSqlFragmentVisitor
+    {
+        public List<QuerySpecification> Queries { get; } = [];
+
+        public override void Visit(QuerySpecification node)
+        {
+            if (node?.TopRowFilter is not null)
+            {
+                Queries.Add(node);
+            }
+
+            base.Visit(node);
+        }
+    }
+}
