@@ -36,8 +36,9 @@ ensure_commands() {
   [ ${#pkgs[@]} -eq 0 ] || ensure_packages "${pkgs[@]}"
 }
 
-# What building and running the platform needs: git (version stamp), npm (Bootstrap assets).
+# What building and running the platform needs: git (version stamp), npm (Bootstrap assets),
+# bubblewrap (the sandbox of query workers).
 ensure_run_prerequisites() {
   ensure_dotnet
-  ensure_commands git:git node:nodejs npm:"nodejs npm"
+  ensure_commands git:git node:nodejs npm:"nodejs npm" bwrap:bubblewrap
 }

@@ -1,10 +1,19 @@
 using OpenSciServer.Accounts;
 using OpenSciServer.Authorization;
+using OpenSciServer.CasJobs;
+using OpenSciServer.CasJobs.Engines;
 using OpenSciServer.Compat;
 using OpenSciServer.Files;
 using OpenSciServer.Groups;
 using OpenSciServer.Infrastructure;
 using OpenSciServer.Web;
+
+// The same binary runs user SQL in a sandboxed worker process (CasJobs/Engines/QueryWorker.cs).
+if (args is [QueryWorker.Verb, ..])
+{
+    Environment.ExitCode = await QueryWorker.RunAsync(Console.OpenStandardInput(), Console.OpenStandardOutput());
+    return;
+}
 
 var builder = WebApplication.CreateBuilder(args);
 
@@ -13,6 +22,7 @@ builder.AddAccounts();
 builder.AddResourceAuthorization();
 builder.AddGroups();
 builder.AddFiles();
+builder.AddCasJobs();
 builder.AddWeb();
 
 var app = builder.Build();
