@@ -79,6 +79,24 @@ public sealed class ArchitectureTests
         Assert.True(result.IsSuccessful, Describe(result));
     }
 
+    [Fact]
+    public void Astro_IsAPureLibrary_WithoutAspNetOrHostTypes()
+    {
+        // The astronomy library must stay usable from a worker process or a notebook: no web stack, no platform.
+        var astro = typeof(OpenSciServer.Astro.SkyAngles).Assembly;
+        var result = Types.InAssembly(astro)
+            .ShouldNot().HaveDependencyOnAny(
+                "Microsoft.AspNetCore", "Microsoft.EntityFrameworkCore", "Microsoft.Extensions",
+                "OpenSciServer.Web", "OpenSciServer.Compat", "OpenSciServer.Infrastructure", "OpenSciServer.Accounts",
+                "OpenSciServer.Authorization", "OpenSciServer.Groups", "OpenSciServer.Files", "OpenSciServer.CasJobs",
+                "OpenSciServer.Compute", "OpenSciServer.Jobs")
+            .GetResult();
+
+        Assert.True(result.IsSuccessful, Describe(result));
+        Assert.DoesNotContain(astro.GetReferencedAssemblies(), a =>
+            a.Name!.StartsWith("Microsoft.AspNetCore", StringComparison.Ordinal) || a.Name == typeof(Program).Assembly.GetName().Name);
+    }
+
     private static string Describe(TestResult result) =>
         "Offending types: " + string.Join(", ", result.FailingTypeNames ?? []);
 }
