@@ -1,0 +1,125 @@
+using System.Text;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.Options;
+using OpenSciServer.Accounts;
+using OpenSciServer.Authorization;
+using OpenSciServer.CasJobs.Engines;
+using OpenSciServer.CasJobs.TSql;
+using OpenSciServer.Infrastructure;
+
+namespace OpenSciServer.CasJobs;
+
+public sealed record ContextInfo(string Name, string Description, Guid ResourceId);
+
+/// <summary>Quick (synchronous) queries on a catalog context or on the caller's MyDB, run by a sandboxed worker.</summary>
+public sealed class QueryService(
+    PlatformDbContext db,
+    AccessService access,
+    QueryRunner runner,
+    IOptions<CasJobsOptions> options,
+    IOptions<PlatformOptions> platform,
+    TimeProvider time)
+{
+    /// <summary>The name of the caller's own database as a context, as in SciServer CasJobs.</summary>
+    public const string MyDbContext = "MyDB";
+
+    /// <summary>Longest SQL text accepted.</summary>
+    public const int MaxSqlLength = 1_000_000;
+
+    /// <summary>Contexts the caller may query, MyDB first.</summary>
+    public async Task<IReadOnlyList<ContextInfo>> ContextsAsync(Caller caller, CancellationToken ct)
+    {
+        var result = new List<ContextInfo> { new(MyDbContext, "Your own database: full DDL, results of long queries, your uploads.", Guid.Empty) };
+        foreach (var context in await db.Set<CatalogContext>().AsNoTracking().OrderBy(c => c.Name).ToListAsync(ct))
+        {
+            var resource = await access.FindAsync(ResourceTypes.DatabaseContext, context.Name, ct);
+            if (resource is not null && (await access.ActionsAsync(caller, resource, ct)).HasFlag(ResourceActions.Query))
+            {
+                result.Add(new ContextInfo(context.Name, context.Description, resource.Id));
+            }
+        }
+
+        return result;
+    }
+
+    /// <summary>Runs a quick query: translated from T-SQL where needed, in a worker, within the time and row limits.</summary>
+    public async Task<QueryOutcome> QuickAsync(Caller caller, string? contextName, string? sql, CancellationToken ct)
+    {
+        ArgumentNullException.ThrowIfNull(caller);
+        if (string.IsNullOrWhiteSpace(sql))
+        {
+            throw PlatformException.Invalid("The query is empty.", "query");
+        }
+
+        if (sql.Length > MaxSqlLength)
+        {
+            throw PlatformException.Invalid($"The query is {sql.Length:N0} characters long; at most {MaxSqlLength:N0} are accepted. Upload data into MyDB instead of inlining it.", "query");
+        }
+
+        var contextPath = await ContextPathAsync(caller, contextName, ct);
+        var statements = TSqlTranslator.Translate(sql).Statements.Select(s => new WorkerStatement(s.Sql, s.ReturnsRows)).ToList();
+        var o = options.Value;
+        var request = new WorkerRequest(MyDbPath(caller), contextPath, o.MemoryLimit, o.Threads, o.QuickQueryMaxRows, statements);
+        return await runner.RunAsync(request, o.QuickQueryTimeout, ct);
+    }
+
+    /// <summary>The caller's MyDB file (created on first use): &lt;data&gt;/mydb/&lt;user&gt;/mydb.duckdb.</summary>
+    public string MyDbPath(Caller caller)
+    {
+        ArgumentNullException.ThrowIfNull(caller);
+        var folder = Directory.CreateDirectory(Path.Combine(platform.Value.DataPath, "mydb", caller.UserName));
+        return Path.Combine(folder.FullName, "mydb.duckdb");
+    }
+
+    /// <summary>Registers a catalog context (admins), queryable by those it is shared with.</summary>
+    public async Task<ContextInfo> RegisterContextAsync(string name, string path, string description, CancellationToken ct)
+    {
+        var context = await db.Set<CatalogContext>().FirstOrDefaultAsync(c => c.Name == name, ct);
+        if (context is null)
+        {
+            context = new CatalogContext { Name = name, Path = path, Description = description, CreatedAt = time.GetUtcNow() };
+            db.Add(context);
+            await db.SaveChangesAsync(ct);
+        }
+
+        var resource = await access.RegisterAsync(ResourceTypes.DatabaseContext, name, name, ownerId: null, ct);
+        return new ContextInfo(name, description, resource.Id);
+    }
+
+    private async Task<string?> ContextPathAsync(Caller caller, string? contextName, CancellationToken ct)
+    {
+        var name = (contextName ?? "").Trim();
+        if (string.Equals(name, MyDbContext, StringComparison.OrdinalIgnoreCase))
+        {
+            return null;
+        }
+
+        // Context names are case-insensitive (SciServer's routes are); there are few contexts.
+        var context = (await db.Set<CatalogContext>().AsNoTracking().ToListAsync(ct)).FirstOrDefault(c => string.Equals(c.Name, name, StringComparison.OrdinalIgnoreCase))
+            ?? throw PlatformException.NotFound($"There is no context '{name}' that you can query.");
+        await access.DemandAsync(caller, ResourceTypes.DatabaseContext, context.Name, ResourceActions.Query, $"There is no context '{name}' that you can query.", ct);
+        return context.Path;
+    }
+
+    /// <summary>A result set as CSV with a header row, RFC 4180 quoting.</summary>
+    public static string ToCsv(ResultSet set)
+    {
+        ArgumentNullException.ThrowIfNull(set);
+        var sb = new StringBuilder();
+        sb.AppendJoin(',', set.Columns.Select(c => Csv(c.Name))).Append('\n');
+        foreach (var row in set.Rows)
+        {
+            sb.AppendJoin(',', row.Select(v => v.ValueKind switch
+            {
+                System.Text.Json.JsonValueKind.Null => "",
+                System.Text.Json.JsonValueKind.String => Csv(v.GetString()!),
+                _ => v.GetRawText(),
+            })).Append('\n');
+        }
+
+        return sb.ToString();
+    }
+
+    private static string Csv(string value) =>
+        value.IndexOfAny([',', '"', '\n', '\r']) >= 0 ? "\"" + value.Replace("\"", "\"\"", StringComparison.Ordinal) + "\"" : value;
+}
