@@ -30,6 +30,7 @@ var app = builder.Build();
 await app.MigratePlatformDatabaseAsync();
 await app.SeedAdminAsync();
 await app.SeedGroupsAsync();
+await app.SeedDemoContextAsync();
 
 app.UsePlatformErrorHandling();
 app.UseRouting();
@@ -47,6 +48,8 @@ app.MapGroupEndpoints();
 app.MapFileEndpoints();
 app.MapFileServiceEndpoints();
 app.MapUgmEndpoints();
+app.MapCasJobsEndpoints();
+app.MapCasJobsRestEndpoints();
 app.MapWeb();
 app.PrintReadyBanner();
 

@@ -24,6 +24,10 @@ public sealed class CasJobsOptions
     [Range(1, 256)]
     public int Threads { get; set; } = 2;
 
+    /// <summary>Rows of the synthetic demo catalogue created at first start (0: none).</summary>
+    [Range(0, 1_000_000_000)]
+    public long DemoRows { get; set; } = 1_000_000;
+
     /// <summary>Rows a quick query returns at most; the rest is left for a download or a long query into MyDB.</summary>
     [Range(1, 100_000_000)]
     public long QuickQueryMaxRows { get; set; } = 100_000;

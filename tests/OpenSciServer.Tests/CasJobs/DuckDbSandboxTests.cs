@@ -42,8 +42,10 @@ public sealed class DuckDbSandboxTests : IDisposable
         using var db = DuckDbSandbox.Open(_myDb, _context, new DuckDbLimits());
 
         Assert.Equal(1000L, Scalar(db, "SELECT count(*) FROM ctx.sources"));
-        Run(db, "CREATE TABLE bright AS SELECT * FROM ctx.sources WHERE id < 10");
+        // In a context, as in CasJobs, new tables are made in MyDB by name (here the MyDB catalog is "alice").
+        Run(db, "CREATE TABLE alice.bright AS SELECT * FROM sources WHERE id < 10");
         Assert.Equal(10L, Scalar(db, "SELECT count(*) FROM bright"));
+        Assert.ThrowsAny<DuckDBException>(() => Run(db, "CREATE TABLE unqualified AS SELECT 1"));
     }
 
     [Theory]

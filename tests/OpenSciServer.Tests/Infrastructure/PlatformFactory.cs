@@ -104,6 +104,8 @@ public class PlatformFactory : WebApplicationFactory<Program>, IAsyncLifetime
         builder.UseSetting("Platform:DataDirectory", DataDirectory);
         builder.UseSetting("OPENSCISERVER_ADMIN_PASSWORD", AdminPassword);
         builder.UseSetting("Accounts:MaxFailuresPerAddress", "1000");
+        // A small demo catalogue keeps every test host's first start quick.
+        builder.UseSetting("CasJobs:DemoRows", "2000");
         if (Database == DatabaseKind.Postgres)
         {
             builder.UseSetting("Database:Provider", "PostgreSQL");

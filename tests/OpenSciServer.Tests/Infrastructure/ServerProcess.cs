@@ -36,6 +36,7 @@ public sealed class ServerProcess : IAsyncDisposable
         psi.Environment["OPENSCISERVER_DATA"] = DataDirectory;
         psi.Environment["OPENSCISERVER_ADMIN_PASSWORD"] = PlatformFactory.AdminPassword;
         psi.Environment["ASPNETCORE_ENVIRONMENT"] = "Production";
+        psi.Environment["CasJobs__DemoRows"] = "2000";
         _process = Process.Start(psi) ?? throw new InvalidOperationException("could not start the server");
         _process.OutputDataReceived += (_, _) => { };
         _process.ErrorDataReceived += (_, _) => { };

@@ -26,6 +26,9 @@ public static class DuckDbSandbox
             if (contextPath is not null)
             {
                 Execute(connection, $"ATTACH '{Quote(contextPath)}' AS {ContextAlias} (READ_ONLY)");
+                // As in CasJobs, the context's tables are named as they are; MyDB's tables after them.
+                var myDb = System.IO.Path.GetFileNameWithoutExtension(myDbPath);
+                Execute(connection, $"SET search_path = '{ContextAlias},{Quote(myDb)}'");
             }
 
             Execute(connection, "SET autoinstall_known_extensions = false");

@@ -196,6 +196,38 @@ namespace OpenSciServer.Infrastructure.Migrations.Sqlite
                     b.ToTable("resources", (string)null);
                 });
 
+            modelBuilder.Entity("OpenSciServer.CasJobs.CatalogContext", b =>
+                {
+                    b.Property<long>("Id")
+                        .ValueGeneratedOnAdd()
+                        .HasColumnType("INTEGER");
+
+                    b.Property<long>("CreatedAt")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<string>("Description")
+                        .IsRequired()
+                        .HasMaxLength(2000)
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("Name")
+                        .IsRequired()
+                        .HasMaxLength(64)
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("Path")
+                        .IsRequired()
+                        .HasMaxLength(1024)
+                        .HasColumnType("TEXT");
+
+                    b.HasKey("Id");
+
+                    b.HasIndex("Name")
+                        .IsUnique();
+
+                    b.ToTable("catalog_contexts", (string)null);
+                });
+
             modelBuilder.Entity("OpenSciServer.Files.DataVolume", b =>
                 {
                     b.Property<long>("Id")

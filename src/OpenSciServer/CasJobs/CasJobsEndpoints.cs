@@ -1,0 +1,34 @@
+using System.Security.Claims;
+using System.Text.Json;
+using Microsoft.AspNetCore.Http.HttpResults;
+using OpenSciServer.Accounts;
+using OpenSciServer.CasJobs.Engines;
+using OpenSciServer.Infrastructure;
+
+namespace OpenSciServer.CasJobs;
+
+public sealed record QueryRequest(string? Query);
+
+public sealed record ResultSetResponse(IReadOnlyList<WorkerColumn> Columns, IReadOnlyList<JsonElement[]> Rows, bool Truncated);
+
+public sealed record QueryResponse(IReadOnlyList<ResultSetResponse> ResultSets, IReadOnlyList<long> RowsAffected);
+
+/// <summary>The native catalog query API (<c>/api/casjobs</c>); SciServer's CasJobs routes adapt the same service.</summary>
+public static class CasJobsEndpoints
+{
+    public static IEndpointRouteBuilder MapCasJobsEndpoints(this IEndpointRouteBuilder app)
+    {
+        var api = app.MapGroup("/api/casjobs").WithTags("CasJobs").RequireAuthorization().RequireCors(PlatformCors.Api);
+        api.MapGet("/contexts", async (ClaimsPrincipal u, QueryService q, CancellationToken ct) => TypedResults.Ok(await q.ContextsAsync(Caller.From(u), ct)))
+            .WithName("ListContexts").WithSummary("Contexts (catalogs) you may query, and MyDB.");
+        api.MapPost("/contexts/{context}/query", QuickAsync).WithName("QuickQuery")
+            .WithSummary("Run a quick query (T-SQL as in SciServer CasJobs, or DuckDB SQL) with the context's time and row limits.");
+        return app;
+    }
+
+    private static async Task<Ok<QueryResponse>> QuickAsync(string context, QueryRequest request, ClaimsPrincipal user, QueryService queries, CancellationToken ct)
+    {
+        var outcome = await queries.QuickAsync(Caller.From(user), context, request.Query, ct);
+        return TypedResults.Ok(new QueryResponse(outcome.ResultSets.Select(s => new ResultSetResponse(s.Columns, s.Rows, s.Truncated)).ToList(), outcome.Affected));
+    }
+}

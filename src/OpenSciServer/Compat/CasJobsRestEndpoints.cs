@@ -1,0 +1,42 @@
+using System.Security.Claims;
+using System.Text.Json.Serialization;
+using OpenSciServer.Accounts;
+using OpenSciServer.CasJobs;
+
+namespace OpenSciServer.Compat;
+
+/// <summary>SciServer CasJobs' quick query body: <c>{"Query": ..., "TaskName": ...}</c>.</summary>
+public sealed record CasJobsQueryRequest(
+    [property: JsonPropertyName("Query")] string? Query,
+    [property: JsonPropertyName("TaskName")] string? TaskName);
+
+public sealed record CasJobsResultSet(
+    [property: JsonPropertyName("Columns")] IReadOnlyList<string> Columns,
+    [property: JsonPropertyName("Data")] IReadOnlyList<System.Text.Json.JsonElement[]> Data);
+
+public sealed record CasJobsQueryResponse([property: JsonPropertyName("Result")] IReadOnlyList<CasJobsResultSet> Result);
+
+/// <summary>SciServer CasJobs REST routes (<c>/CasJobs/RestApi</c>) as adapters onto the query service.</summary>
+public static class CasJobsRestEndpoints
+{
+    public static IEndpointRouteBuilder MapCasJobsRestEndpoints(this IEndpointRouteBuilder app)
+    {
+        var api = app.MapGroup("/CasJobs/RestApi").WithTags("SciServer: CasJobs").RequireAuthorization().RequireCors(Infrastructure.PlatformCors.Api);
+        api.MapPost("/contexts/{context}/query", QuickAsync).WithName("CasJobsQuickQuery")
+            .WithSummary("Quick query. Accept: application/json+array gives {Result:[{Columns,Data}]} (one entry per statement); text/plain gives CSV.");
+        return app;
+    }
+
+    private static async Task<IResult> QuickAsync(string context, CasJobsQueryRequest request, HttpContext http, ClaimsPrincipal user, QueryService queries, CancellationToken ct)
+    {
+        var outcome = await queries.QuickAsync(Caller.From(user), context, request.Query, ct);
+        var accept = http.Request.Headers.Accept.ToString();
+        if (accept.Contains("text/plain", StringComparison.OrdinalIgnoreCase) || accept.Contains("text/csv", StringComparison.OrdinalIgnoreCase))
+        {
+            var csv = outcome.ResultSets.Count == 0 ? "" : QueryService.ToCsv(outcome.ResultSets[0]);
+            return TypedResults.Text(csv, "text/plain; charset=utf-8");
+        }
+
+        return TypedResults.Ok(new CasJobsQueryResponse(outcome.ResultSets.Select(s => new CasJobsResultSet(s.Columns.Select(c => c.Name).ToList(), s.Rows)).ToList()));
+    }
+}
