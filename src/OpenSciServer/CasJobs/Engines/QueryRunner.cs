@@ -69,7 +69,11 @@ public sealed partial class QueryRunner(IOptions<CasJobsOptions> options, ILogge
 
     /// <summary>The command that starts a worker, sandboxed as configured. Exposed so tests can probe the sandbox itself.</summary>
     public (string File, List<string> Args) WorkerCommand(WorkerRequest request) =>
-        SandboxCommand(request, "/usr/share/dotnet/dotnet", [Path.Combine(AppContext.BaseDirectory, "OpenSciServer.dll"), QueryWorker.Verb]);
+        SandboxCommand(request, Path.Combine(DotnetRoot, "dotnet"), [Path.Combine(AppContext.BaseDirectory, "OpenSciServer.dll"), QueryWorker.Verb]);
+
+    /// <summary>Where the running .NET is installed (…/shared/Microsoft.NETCore.App/&lt;version&gt;/ is three levels below).</summary>
+    private static string DotnetRoot { get; } =
+        Path.GetFullPath(Path.Combine(System.Runtime.InteropServices.RuntimeEnvironment.GetRuntimeDirectory(), "..", "..", ".."));
 
     /// <summary>Wraps any command in the worker's sandbox (the same mounts and namespaces).</summary>
     public (string File, List<string> Args) SandboxCommand(WorkerRequest request, string program, IEnumerable<string> programArgs)
@@ -91,6 +95,11 @@ public sealed partial class QueryRunner(IOptions<CasJobsOptions> options, ILogge
             "--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp",
             "--ro-bind", app, app,
         };
+        if (!DotnetRoot.StartsWith("/usr/", StringComparison.Ordinal))
+        {
+            // .NET installed outside /usr (e.g. /opt/dotnet or ~/.dotnet): the worker needs it, read-only.
+            args.AddRange(["--ro-bind", DotnetRoot, DotnetRoot]);
+        }
         if (request.ContextPath is { } context)
         {
             var full = Path.GetFullPath(context);
