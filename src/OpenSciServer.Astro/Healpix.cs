@@ -105,6 +105,8 @@ public static class Healpix
     /// Measured against healpy 1.16 on 268 discs (orders 0..29, 1 mas to 10°): no healpy pixel missing, no surplus at orders
     /// 0..16. Milliarcsecond discs at order 29 are the exception: there a cosine cannot resolve the radius (healpy returns no
     /// pixel at all for a 0.7 mas disc), and the slack adds a rim of 4..8 pixels (600..800 pixels per disc).
+    /// Against a near-exact overlap set (healpy with fact=1024) the sub-pixel test returns about 0.2% extra pixels at orders
+    /// 10 and 16 (at most 137 for a multi-degree disc) and about 10% at order 5, where discs cover only a few pixels.
     /// </remarks>
     public static IReadOnlyList<PixelRange> QueryDisc(int order, double raDeg, double decDeg, double radiusDeg)
     {

@@ -114,6 +114,23 @@ public sealed class HealpixTests(HealpyReference reference, ITestOutputHelper ou
         }
     }
 
+    [Theory]
+    [InlineData(16, 10.0)]
+    [InlineData(20, 0.5)]
+    public void QueryDisc_LargeDisc_CoversTheDiscAreaPlusOneRim(int order, double radiusDeg)
+    {
+        var watch = System.Diagnostics.Stopwatch.StartNew();
+        var ranges = Healpix.QueryDisc(order, 150.0, 2.2, radiusDeg);
+        watch.Stop();
+        var count = ranges.Sum(r => r.Count);
+        var pixelArea = 4 * Math.PI / Healpix.PixelCount(order);
+        var radius = double.DegreesToRadians(radiusDeg);
+        var discPixels = 2 * Math.PI * (1 - Math.Cos(radius)) / pixelArea;
+        var rimPixels = 2 * Math.PI * Math.Sin(radius) / Math.Sqrt(pixelArea);
+        output.WriteLine($"order {order}, r={radiusDeg} deg: {ranges.Count} ranges, {count} pixels (disc {discPixels:F0}, rim {rimPixels:F0}) in {watch.ElapsedMilliseconds} ms");
+        Assert.InRange(count, discPixels, discPixels + (3 * rimPixels));
+    }
+
     [Fact]
     public void QueryDisc_WholeSphere_IsOneRange() =>
         Assert.Equal([new PixelRange(0, Healpix.PixelCount(3) - 1)], Healpix.QueryDisc(3, 10, 10, 180));
