@@ -6,7 +6,7 @@ cd "$(dirname "$0")"
 source scripts/common.sh
 
 ensure_run_prerequisites
-ensure_packages postgresql chromium util-linux python3 python3-requests python3-healpy bubblewrap
+ensure_packages postgresql chromium util-linux python3 python3-requests python3-healpy python3-astropy bubblewrap
 
 # Private PostgreSQL clusters of an earlier, interrupted run.
 for dir in /tmp/oss-pg-*; do
