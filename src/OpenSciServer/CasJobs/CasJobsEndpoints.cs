@@ -21,6 +21,9 @@ public static class CasJobsEndpoints
         var api = app.MapGroup("/api/casjobs").WithTags("CasJobs").RequireAuthorization().RequireCors(PlatformCors.Api);
         api.MapGet("/contexts", async (ClaimsPrincipal u, QueryService q, CancellationToken ct) => TypedResults.Ok(await q.ContextsAsync(Caller.From(u), ct)))
             .WithName("ListContexts").WithSummary("Contexts (catalogs) you may query, and MyDB.");
+        api.MapGet("/contexts/{context}/tables", async (string context, ClaimsPrincipal u, QueryService q, CancellationToken ct) =>
+                TypedResults.Ok(await q.TablesAsync(Caller.From(u), context, ct)))
+            .WithName("ListTables").WithSummary("The tables of a context, or of your MyDB, with row and column counts.");
         api.MapPost("/contexts/{context}/query", QuickAsync).WithName("QuickQuery")
             .WithSummary("Run a quick query (T-SQL as in SciServer CasJobs, or DuckDB SQL) with the context's time and row limits.");
         return app;

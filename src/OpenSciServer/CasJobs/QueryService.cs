@@ -11,6 +11,8 @@ namespace OpenSciServer.CasJobs;
 
 public sealed record ContextInfo(string Name, string Description, Guid ResourceId);
 
+public sealed record TableInfo(string Name, long Rows, long Columns);
+
 /// <summary>Quick (synchronous) queries on a catalog context or on the caller's MyDB, run by a sandboxed worker.</summary>
 public sealed class QueryService(
     PlatformDbContext db,
@@ -61,6 +63,18 @@ public sealed class QueryService(
         var o = options.Value;
         var request = new WorkerRequest(MyDbPath(caller), contextPath, o.MemoryLimit, o.Threads, o.QuickQueryMaxRows, statements);
         return await runner.RunAsync(request, o.QuickQueryTimeout, ct);
+    }
+
+    /// <summary>The tables of a context (or of the caller's MyDB) with their row counts, read by a worker like any query.</summary>
+    public async Task<IReadOnlyList<TableInfo>> TablesAsync(Caller caller, string? contextName, CancellationToken ct)
+    {
+        ArgumentNullException.ThrowIfNull(caller);
+        var contextPath = await ContextPathAsync(caller, contextName, ct);
+        var catalog = contextPath is null ? "mydb" : DuckDbSandbox.ContextAlias;
+        var o = options.Value;
+        var sql = $"SELECT table_name, estimated_size, column_count FROM duckdb_tables() WHERE database_name = '{catalog}' ORDER BY table_name";
+        var outcome = await runner.RunAsync(new WorkerRequest(MyDbPath(caller), contextPath, o.MemoryLimit, o.Threads, 100_000, [new WorkerStatement(sql, true)]), o.QuickQueryTimeout, ct);
+        return outcome.ResultSets[0].Rows.Select(r => new TableInfo(r[0].GetString()!, r[1].GetInt64(), r[2].GetInt64())).ToList();
     }
 
     /// <summary>The caller's MyDB file (created on first use): &lt;data&gt;/mydb/&lt;user&gt;/mydb.duckdb.</summary>

@@ -14,6 +14,8 @@ public sealed record CasJobsResultSet(
     [property: JsonPropertyName("Columns")] IReadOnlyList<string> Columns,
     [property: JsonPropertyName("Data")] IReadOnlyList<System.Text.Json.JsonElement[]> Data);
 
+public sealed record CasJobsTable([property: JsonPropertyName("Name")] string Name, [property: JsonPropertyName("Rows")] long Rows);
+
 public sealed record CasJobsQueryResponse([property: JsonPropertyName("Result")] IReadOnlyList<CasJobsResultSet> Result);
 
 /// <summary>SciServer CasJobs REST routes (<c>/CasJobs/RestApi</c>) as adapters onto the query service.</summary>
@@ -22,6 +24,9 @@ public static class CasJobsRestEndpoints
     public static IEndpointRouteBuilder MapCasJobsRestEndpoints(this IEndpointRouteBuilder app)
     {
         var api = app.MapGroup("/CasJobs/RestApi").WithTags("SciServer: CasJobs").RequireAuthorization().RequireCors(Infrastructure.PlatformCors.Api);
+        api.MapGet("/contexts/{context}/Tables", async (string context, ClaimsPrincipal u, QueryService q, CancellationToken ct) =>
+                TypedResults.Ok((await q.TablesAsync(Caller.From(u), context, ct)).Select(t => new CasJobsTable(t.Name, t.Rows)).ToList()))
+            .WithName("CasJobsTables").WithSummary("Tables of a context: [{Name, Rows}] (Size and Date are not known to the engine and are left out).");
         api.MapPost("/contexts/{context}/query", QuickAsync).WithName("CasJobsQuickQuery")
             .WithSummary("Quick query. Accept: application/json+array gives {Result:[{Columns,Data}]} (one entry per statement); text/plain gives CSV.");
         return app;

@@ -48,6 +48,24 @@ public abstract class CasJobsApiTests(PlatformFactory platform)
     }
 
     [Fact]
+    public async Task Tables_OfTheDemoAndOfMyDb()
+    {
+        using var client = await NewUserAsync();
+        await client.PostAsJsonAsync("/api/casjobs/contexts/MyDB/query", new { query = "CREATE TABLE mine AS SELECT range AS x FROM range(7)" });
+
+        var demo = await client.GetFromJsonAsync<JsonElement[]>("/api/casjobs/contexts/Demo/tables");
+        var mydb = await client.GetFromJsonAsync<JsonElement[]>("/CasJobs/RestApi/contexts/MyDB/Tables");
+
+        var table = Assert.Single(demo!);
+        Assert.Equal("erass_synthetic", table.GetProperty("name").GetString());
+        Assert.Equal(2000, table.GetProperty("rows").GetInt64());
+        Assert.Equal(12, table.GetProperty("columns").GetInt64());
+        var mine = Assert.Single(mydb!);
+        Assert.Equal("mine", mine.GetProperty("Name").GetString());
+        Assert.Equal(7, mine.GetProperty("Rows").GetInt64());
+    }
+
+    [Fact]
     public async Task SciServerRoute_JsonArrayAndCsv()
     {
         using var client = await NewUserAsync();
