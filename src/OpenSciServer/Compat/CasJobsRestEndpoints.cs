@@ -14,6 +14,8 @@ public sealed record CasJobsResultSet(
     [property: JsonPropertyName("Columns")] IReadOnlyList<string> Columns,
     [property: JsonPropertyName("Data")] IReadOnlyList<System.Text.Json.JsonElement[]> Data);
 
+public sealed record CasJobsUser([property: JsonPropertyName("WebServicesId")] int WebServicesId);
+
 public sealed record CasJobsTable([property: JsonPropertyName("Name")] string Name, [property: JsonPropertyName("Rows")] long Rows);
 
 public sealed record CasJobsQueryResponse([property: JsonPropertyName("Result")] IReadOnlyList<CasJobsResultSet> Result);
@@ -27,9 +29,25 @@ public static class CasJobsRestEndpoints
         api.MapGet("/contexts/{context}/Tables", async (string context, ClaimsPrincipal u, QueryService q, CancellationToken ct) =>
                 TypedResults.Ok((await q.TablesAsync(Caller.From(u), context, ct)).Select(t => new CasJobsTable(t.Name, t.Rows)).ToList()))
             .WithName("CasJobsTables").WithSummary("Tables of a context: [{Name, Rows}] (Size and Date are not known to the engine and are left out).");
+        api.MapGet("/users/{userId}", (string userId, ClaimsPrincipal u) => GetUser(userId, u))
+            .WithName("CasJobsUser").WithSummary("Your CasJobs identity, {WebServicesId}; SciScript names your schema wsid_<id> from it. Only your own id answers.");
         api.MapPost("/contexts/{context}/query", QuickAsync).WithName("CasJobsQuickQuery")
             .WithSummary("Quick query. Accept: application/json+array gives {Result:[{Columns,Data}]} (one entry per statement); text/plain gives CSV.");
         return app;
+    }
+
+    private static Microsoft.AspNetCore.Http.HttpResults.Ok<CasJobsUser> GetUser(string userId, ClaimsPrincipal user)
+    {
+        var caller = Caller.From(user);
+        if (!Guid.TryParse(userId, out var id) || id != caller.UserId)
+        {
+            throw Infrastructure.PlatformException.NotFound("No such user.");
+        }
+
+        // A stable positive number per account (the GUID's first 31 bits); SciServer's ids were integers.
+        Span<byte> bytes = stackalloc byte[16];
+        id.TryWriteBytes(bytes);
+        return TypedResults.Ok(new CasJobsUser(BitConverter.ToInt32(bytes) & int.MaxValue));
     }
 
     private static async Task<IResult> QuickAsync(string context, CasJobsQueryRequest request, HttpContext http, ClaimsPrincipal user, QueryService queries, CancellationToken ct)

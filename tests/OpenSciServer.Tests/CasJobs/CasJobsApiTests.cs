@@ -66,6 +66,22 @@ public abstract class CasJobsApiTests(PlatformFactory platform)
     }
 
     [Fact]
+    public async Task UsersRoute_AnswersTheCallersOwnStableId_Only()
+    {
+        using var client = await NewUserAsync();
+        var me = (await client.GetFromJsonAsync<JsonElement>("/api/account")).GetProperty("id").GetString();
+
+        var first = await client.GetFromJsonAsync<JsonElement>($"/CasJobs/RestApi/users/{me}");
+        var again = await client.GetFromJsonAsync<JsonElement>($"/CasJobs/RestApi/users/{me}");
+        var someoneElse = await client.GetAsync($"/CasJobs/RestApi/users/{Guid.NewGuid()}");
+
+        Assert.True(first.GetProperty("WebServicesId").GetInt32() > 0);
+        Assert.Equal(first.GetProperty("WebServicesId").GetInt32(), again.GetProperty("WebServicesId").GetInt32());
+        Assert.Equal(HttpStatusCode.NotFound, someoneElse.StatusCode);
+        Assert.Equal("error", (await someoneElse.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("status").GetString());
+    }
+
+    [Fact]
     public async Task SciServerRoute_JsonArrayAndCsv()
     {
         using var client = await NewUserAsync();
