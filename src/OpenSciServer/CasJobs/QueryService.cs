@@ -77,6 +77,25 @@ public sealed class QueryService(
         return outcome.ResultSets[0].Rows.Select(r => new TableInfo(r[0].GetString()!, r[1].GetInt64(), r[2].GetInt64())).ToList();
     }
 
+    /// <summary>Creates a MyDB table from a CSV with a header row (SciServer's table upload).</summary>
+    public async Task<long> UploadCsvAsync(Caller caller, string? contextName, string? tableName, string csv, CancellationToken ct)
+    {
+        ArgumentNullException.ThrowIfNull(caller);
+        if (!string.Equals(contextName, MyDbContext, StringComparison.OrdinalIgnoreCase))
+        {
+            throw PlatformException.Invalid("Tables are uploaded into MyDB only; catalog contexts are read-only.", "context");
+        }
+
+        var table = CsvTable.CheckTableName(tableName);
+        var data = CsvTable.Parse(csv);
+        var rows = data.Rows.Select(r => r.Select(v => System.Text.Json.JsonSerializer.SerializeToElement(v)).ToArray()).ToList();
+        var o = options.Value;
+        var request = new WorkerRequest(MyDbPath(caller), null, o.MemoryLimit, o.Threads, 0, [],
+            Upload: new WorkerUpload(table, data.Columns, data.Types, rows));
+        await runner.RunAsync(request, o.QuickQueryTimeout, ct);
+        return rows.Count;
+    }
+
     /// <summary>The caller's MyDB file (created on first use): &lt;data&gt;/mydb/&lt;user&gt;/mydb.duckdb.</summary>
     public string MyDbPath(Caller caller)
     {

@@ -31,6 +31,8 @@ public static class CasJobsRestEndpoints
             .WithName("CasJobsTables").WithSummary("Tables of a context: [{Name, Rows}] (Size and Date are not known to the engine and are left out).");
         api.MapGet("/users/{userId}", (string userId, ClaimsPrincipal u) => GetUser(userId, u))
             .WithName("CasJobsUser").WithSummary("Your CasJobs identity, {WebServicesId}; SciScript names your schema wsid_<id> from it. Only your own id answers.");
+        api.MapPost("/contexts/{context}/Tables/{table}", UploadAsync).WithName("CasJobsUploadTable")
+            .WithSummary("Create a MyDB table from a CSV body with a header row (column types inferred: BIGINT, DOUBLE or VARCHAR).");
         api.MapPost("/contexts/{context}/query", QuickAsync).WithName("CasJobsQuickQuery")
             .WithSummary("Quick query. Accept: application/json+array gives {Result:[{Columns,Data}]} (one entry per statement); text/plain gives CSV.");
         return app;
@@ -48,6 +50,35 @@ public static class CasJobsRestEndpoints
         Span<byte> bytes = stackalloc byte[16];
         id.TryWriteBytes(bytes);
         return TypedResults.Ok(new CasJobsUser(BitConverter.ToInt32(bytes) & int.MaxValue));
+    }
+
+    private static async Task<IResult> UploadAsync(string context, string table, HttpContext http, ClaimsPrincipal user, QueryService queries, CancellationToken ct)
+    {
+        if (http.Request.ContentLength > CsvTable.MaxBytes)
+        {
+            throw new Infrastructure.PlatformException(Infrastructure.ProblemKind.TooLarge, $"A CSV upload is at most {CsvTable.MaxBytes / (1024 * 1024)} MiB; import bigger files from a volume.");
+        }
+
+        if (http.Features.Get<Microsoft.AspNetCore.Http.Features.IHttpMaxRequestBodySizeFeature>() is { IsReadOnly: false } limit)
+        {
+            limit.MaxRequestBodySize = CsvTable.MaxBytes;
+        }
+
+        using var reader = new StreamReader(http.Request.Body);
+        var text = new System.Text.StringBuilder();
+        var chunk = new char[81920];
+        int read;
+        while ((read = await reader.ReadAsync(chunk.AsMemory(), ct)) > 0)
+        {
+            text.Append(chunk, 0, read);
+            if (text.Length > CsvTable.MaxBytes)
+            {
+                throw new Infrastructure.PlatformException(Infrastructure.ProblemKind.TooLarge, $"A CSV upload is at most {CsvTable.MaxBytes / (1024 * 1024)} MiB; import bigger files from a volume.");
+            }
+        }
+
+        var rows = await queries.UploadCsvAsync(Caller.From(user), context, table, text.ToString(), ct);
+        return TypedResults.Ok(new { Rows = rows });
     }
 
     private static async Task<IResult> QuickAsync(string context, CasJobsQueryRequest request, HttpContext http, ClaimsPrincipal user, QueryService queries, CancellationToken ct)

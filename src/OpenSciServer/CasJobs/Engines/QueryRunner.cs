@@ -140,6 +140,8 @@ public sealed partial class QueryRunner(IOptions<CasJobsOptions> options, ILogge
                 case "end":
                     sets.Add(new ResultSet(columns ?? [], rows, root.GetProperty("truncated").GetBoolean()));
                     break;
+                case "done" when root.GetProperty("statement").GetInt32() < 0:
+                    break; // the upload's own confirmation
                 case "done":
                     affected.Add(root.GetProperty("count").GetInt64());
                     break;

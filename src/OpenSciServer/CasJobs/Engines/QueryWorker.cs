@@ -12,7 +12,11 @@ public sealed record WorkerRequest(
     int Threads,
     long MaxRows,
     IReadOnlyList<WorkerStatement> Statements,
-    int DeadlineSeconds = 3600);
+    int DeadlineSeconds = 3600,
+    WorkerUpload? Upload = null);
+
+/// <summary>Rows the platform parsed (a CSV upload) for the worker to store as a new MyDB table.</summary>
+public sealed record WorkerUpload(string Table, IReadOnlyList<string> Columns, IReadOnlyList<string> Types, IReadOnlyList<JsonElement[]> Rows);
 
 public sealed record WorkerStatement(string Sql, bool ReturnsRows);
 
@@ -62,6 +66,11 @@ public static class QueryWorker
         try
         {
             using var db = DuckDbSandbox.Open(request.MyDbPath, request.ContextPath, new DuckDbLimits(request.MemoryLimit, request.Threads));
+            if (request.Upload is { } upload)
+            {
+                await StoreUploadAsync(db, upload, writer);
+            }
+
             for (; index < request.Statements.Count; index++)
             {
                 await RunStatementAsync(db, request, index, writer);
@@ -127,6 +136,39 @@ public static class QueryWorker
         }
 
         await WriteAsync(writer, new WorkerMessage("end", index, Count: count, Truncated: truncated));
+    }
+
+    private static async Task StoreUploadAsync(DuckDBConnection db, WorkerUpload upload, StreamWriter writer)
+    {
+        static string Quote(string name) => "\"" + name.Replace("\"", "\"\"", StringComparison.Ordinal) + "\"";
+        using (var create = db.CreateCommand())
+        {
+            create.CommandText = $"CREATE TABLE {Quote(upload.Table)} ({string.Join(", ", upload.Columns.Select((c, i) => $"{Quote(c)} {upload.Types[i]}"))})";
+            create.ExecuteNonQuery();
+        }
+
+        using (var appender = db.CreateAppender(upload.Table))
+        {
+            foreach (var values in upload.Rows)
+            {
+                var row = appender.CreateRow();
+                for (var i = 0; i < values.Length; i++)
+                {
+                    var v = values[i];
+                    row = v.ValueKind == JsonValueKind.Null ? row.AppendNullValue()
+                        : upload.Types[i] switch
+                        {
+                            "BIGINT" => row.AppendValue(v.GetInt64()),
+                            "DOUBLE" => row.AppendValue(v.GetDouble()),
+                            _ => row.AppendValue(v.GetString()),
+                        };
+                }
+
+                row.EndRow();
+            }
+        }
+
+        await WriteAsync(writer, new WorkerMessage("done", -1, Count: upload.Rows.Count));
     }
 
     // Values JSON can carry as they are; the rest as text a person can read.
