@@ -34,7 +34,7 @@ public static class CasJobsRestEndpoints
         api.MapPost("/contexts/{context}/Tables/{table}", UploadAsync).WithName("CasJobsUploadTable")
             .WithSummary("Create a MyDB table from a CSV body with a header row (column types inferred: BIGINT, DOUBLE or VARCHAR).");
         api.MapPost("/contexts/{context}/query", QuickAsync).WithName("CasJobsQuickQuery")
-            .WithSummary("Quick query. Accept: application/json+array gives {Result:[{Columns,Data}]} (one entry per statement); text/plain gives CSV.");
+            .WithSummary("Quick query. Accept: application/json+array gives {Result:[{Columns,Data}]} (one entry per statement); text/plain gives CSV; application/fits gives a FITS binary table.");
         return app;
     }
 
@@ -85,6 +85,19 @@ public static class CasJobsRestEndpoints
     {
         var outcome = await queries.QuickAsync(Caller.From(user), context, request.Query, ct);
         var accept = http.Request.Headers.Accept.ToString();
+        if (accept.Contains(ResultFormats.FitsMediaType, StringComparison.OrdinalIgnoreCase))
+        {
+            if (outcome.ResultSets.Count == 0)
+            {
+                throw Infrastructure.PlatformException.Invalid("The query returned no rows to put in a FITS file.", "query");
+            }
+
+            // A quick result is bounded by CasJobs:QuickQueryMaxRows, so it is built in memory and sent with its length.
+            var buffer = new MemoryStream();
+            await ResultFormats.WriteFitsAsync(outcome.ResultSets[0], buffer, ct);
+            return TypedResults.File(buffer.ToArray(), ResultFormats.FitsMediaType, "result.fits");
+        }
+
         if (accept.Contains("text/plain", StringComparison.OrdinalIgnoreCase) || accept.Contains("text/csv", StringComparison.OrdinalIgnoreCase))
         {
             var csv = outcome.ResultSets.Count == 0 ? "" : QueryService.ToCsv(outcome.ResultSets[0]);
