@@ -34,7 +34,7 @@ public static class CasJobsRestEndpoints
         api.MapPost("/contexts/{context}/Tables/{table}", UploadAsync).WithName("CasJobsUploadTable")
             .WithSummary("Create a MyDB table from a CSV body with a header row (column types inferred: BIGINT, DOUBLE or VARCHAR).");
         api.MapPost("/contexts/{context}/query", QuickAsync).WithName("CasJobsQuickQuery")
-            .WithSummary("Quick query. Accept: application/json+array gives {Result:[{Columns,Data}]} (one entry per statement); text/plain gives CSV; application/fits gives a FITS binary table.");
+            .WithSummary("Quick query. Accept: application/json+array gives {Result:[{Columns,Data}]} (one entry per statement); text/plain gives CSV; application/fits gives a FITS binary table; application/x-votable+xml a VOTable (TABLEDATA).");
         return app;
     }
 
@@ -85,6 +85,18 @@ public static class CasJobsRestEndpoints
     {
         var outcome = await queries.QuickAsync(Caller.From(user), context, request.Query, ct);
         var accept = http.Request.Headers.Accept.ToString();
+        if (accept.Contains(ResultFormats.VoTableMediaType, StringComparison.OrdinalIgnoreCase) || accept.Contains("votable", StringComparison.OrdinalIgnoreCase))
+        {
+            if (outcome.ResultSets.Count == 0)
+            {
+                throw Infrastructure.PlatformException.Invalid("The query returned no rows to put in a VOTable.", "query");
+            }
+
+            var xml = new MemoryStream();
+            await ResultFormats.WriteVoTableAsync(outcome.ResultSets[0], xml, ct);
+            return TypedResults.File(xml.ToArray(), ResultFormats.VoTableMediaType, "result.xml");
+        }
+
         if (accept.Contains(ResultFormats.FitsMediaType, StringComparison.OrdinalIgnoreCase))
         {
             if (outcome.ResultSets.Count == 0)
