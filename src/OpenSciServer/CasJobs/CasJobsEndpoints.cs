@@ -24,14 +24,19 @@ public static class CasJobsEndpoints
         api.MapGet("/contexts/{context}/tables", async (string context, ClaimsPrincipal u, QueryService q, CancellationToken ct) =>
                 TypedResults.Ok(await q.TablesAsync(Caller.From(u), context, ct)))
             .WithName("ListTables").WithSummary("The tables of a context, or of your MyDB, with row and column counts.");
-        api.MapPost("/contexts/{context}/query", QuickAsync).WithName("QuickQuery")
-            .WithSummary("Run a quick query (T-SQL as in SciServer CasJobs, or DuckDB SQL) with the context's time and row limits.");
+        api.MapPost("/contexts/{context}/query", QuickAsync).WithName("QuickQuery").Produces<QueryResponse>()
+            .WithSummary("Run a quick query (T-SQL as in SciServer CasJobs, or DuckDB SQL) with the context's time and row limits; format=csv|fits|votable returns the first result set as a file.");
         return app;
     }
 
-    private static async Task<Ok<QueryResponse>> QuickAsync(string context, QueryRequest request, ClaimsPrincipal user, QueryService queries, CancellationToken ct)
+    private static async Task<IResult> QuickAsync(string context, string? format, QueryRequest request, ClaimsPrincipal user, QueryService queries, CancellationToken ct)
     {
         var outcome = await queries.QuickAsync(Caller.From(user), context, request.Query, ct);
+        if (await ResultFormats.FileResultAsync(outcome, format?.ToLowerInvariant(), ct) is { } file)
+        {
+            return file;
+        }
+
         return TypedResults.Ok(new QueryResponse(outcome.ResultSets.Select(s => new ResultSetResponse(s.Columns, s.Rows, s.Truncated)).ToList(), outcome.Affected));
     }
 }

@@ -12,6 +12,52 @@ public static class ResultFormats
     public const string VoTableMediaType = "application/x-votable+xml";
     public const string CsvMediaType = "text/csv";
 
+    /// <summary>The download format an Accept header asks for: "fits", "votable", "csv", or null for JSON.</summary>
+    public static string? FromAccept(string accept)
+    {
+        ArgumentNullException.ThrowIfNull(accept);
+        return accept.Contains(FitsMediaType, StringComparison.OrdinalIgnoreCase) ? "fits"
+            : accept.Contains("votable", StringComparison.OrdinalIgnoreCase) ? "votable"
+            : accept.Contains("text/plain", StringComparison.OrdinalIgnoreCase) || accept.Contains(CsvMediaType, StringComparison.OrdinalIgnoreCase) ? "csv"
+            : null;
+    }
+
+    /// <summary>
+    /// The first result set as a file in <paramref name="format"/> (fits, votable, csv), or null for JSON.
+    /// A quick result is bounded by CasJobs:QuickQueryMaxRows, so it is built in memory and sent with its length.
+    /// </summary>
+    public static async Task<IResult?> FileResultAsync(QueryOutcome outcome, string? format, CancellationToken ct)
+    {
+        ArgumentNullException.ThrowIfNull(outcome);
+        if (format is null or "json")
+        {
+            return null;
+        }
+
+        if (format == "csv")
+        {
+            return TypedResults.Text(outcome.ResultSets.Count == 0 ? "" : QueryService.ToCsv(outcome.ResultSets[0]), "text/plain; charset=utf-8");
+        }
+
+        if (outcome.ResultSets.Count == 0)
+        {
+            throw Infrastructure.PlatformException.Invalid("The query returned no result set to put in a file.", "query");
+        }
+
+        var buffer = new MemoryStream();
+        switch (format)
+        {
+            case "fits":
+                await WriteFitsAsync(outcome.ResultSets[0], buffer, ct);
+                return TypedResults.File(buffer.ToArray(), FitsMediaType, "result.fits");
+            case "votable":
+                await WriteVoTableAsync(outcome.ResultSets[0], buffer, ct);
+                return TypedResults.File(buffer.ToArray(), VoTableMediaType, "result.xml");
+            default:
+                throw Infrastructure.PlatformException.Invalid($"Unknown format '{format}': use json, csv, fits or votable.", "format");
+        }
+    }
+
     /// <summary>Writes one result set as an IVOA VOTable 1.4 with TABLEDATA serialization, streaming.</summary>
     public static async Task WriteVoTableAsync(ResultSet set, Stream output, CancellationToken ct)
     {

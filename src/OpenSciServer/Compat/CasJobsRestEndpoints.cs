@@ -85,35 +85,9 @@ public static class CasJobsRestEndpoints
     {
         var outcome = await queries.QuickAsync(Caller.From(user), context, request.Query, ct);
         var accept = http.Request.Headers.Accept.ToString();
-        if (accept.Contains(ResultFormats.VoTableMediaType, StringComparison.OrdinalIgnoreCase) || accept.Contains("votable", StringComparison.OrdinalIgnoreCase))
+        if (await ResultFormats.FileResultAsync(outcome, ResultFormats.FromAccept(accept), ct) is { } file)
         {
-            if (outcome.ResultSets.Count == 0)
-            {
-                throw Infrastructure.PlatformException.Invalid("The query returned no rows to put in a VOTable.", "query");
-            }
-
-            var xml = new MemoryStream();
-            await ResultFormats.WriteVoTableAsync(outcome.ResultSets[0], xml, ct);
-            return TypedResults.File(xml.ToArray(), ResultFormats.VoTableMediaType, "result.xml");
-        }
-
-        if (accept.Contains(ResultFormats.FitsMediaType, StringComparison.OrdinalIgnoreCase))
-        {
-            if (outcome.ResultSets.Count == 0)
-            {
-                throw Infrastructure.PlatformException.Invalid("The query returned no rows to put in a FITS file.", "query");
-            }
-
-            // A quick result is bounded by CasJobs:QuickQueryMaxRows, so it is built in memory and sent with its length.
-            var buffer = new MemoryStream();
-            await ResultFormats.WriteFitsAsync(outcome.ResultSets[0], buffer, ct);
-            return TypedResults.File(buffer.ToArray(), ResultFormats.FitsMediaType, "result.fits");
-        }
-
-        if (accept.Contains("text/plain", StringComparison.OrdinalIgnoreCase) || accept.Contains("text/csv", StringComparison.OrdinalIgnoreCase))
-        {
-            var csv = outcome.ResultSets.Count == 0 ? "" : QueryService.ToCsv(outcome.ResultSets[0]);
-            return TypedResults.Text(csv, "text/plain; charset=utf-8");
+            return file;
         }
 
         return TypedResults.Ok(new CasJobsQueryResponse(outcome.ResultSets.Select(s => new CasJobsResultSet(s.Columns.Select(c => c.Name).ToList(), s.Rows)).ToList()));

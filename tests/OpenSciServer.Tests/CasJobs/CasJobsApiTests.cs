@@ -81,6 +81,32 @@ public abstract class CasJobsApiTests(PlatformFactory platform)
         Assert.Equal("error", (await someoneElse.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("status").GetString());
     }
 
+    [Theory]
+    [InlineData("csv", "text/plain")]
+    [InlineData("fits", "application/fits")]
+    [InlineData("votable", "application/x-votable+xml")]
+    public async Task NativeQuery_FormatParameter_ReturnsAFile(string format, string mediaType)
+    {
+        using var client = await NewUserAsync();
+
+        var response = await client.PostAsJsonAsync($"/api/casjobs/contexts/Demo/query?format={format}", new { query = "SELECT TOP 3 id, ra FROM erass_synthetic" });
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Equal(mediaType, response.Content.Headers.ContentType?.MediaType);
+        Assert.True((await response.Content.ReadAsByteArrayAsync()).Length > 10);
+    }
+
+    [Fact]
+    public async Task NativeQuery_UnknownFormat_Returns400()
+    {
+        using var client = await NewUserAsync();
+
+        var response = await client.PostAsJsonAsync("/api/casjobs/contexts/Demo/query?format=xlsx", new { query = "SELECT 1" });
+
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        Assert.Contains("Unknown format", await response.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+    }
+
     [Fact]
     public async Task SciServerRoute_JsonArrayAndCsv()
     {
