@@ -33,7 +33,7 @@ public sealed class BrowserFixture : IAsyncLifetime
             throw new InvalidOperationException($"{ChromiumPath} is missing: install Debian's 'chromium' package (./test.sh does).");
         }
 
-        var port = FreePort();
+        var port = TestPorts.Free();
         Platform.KestrelPort = port;
         await Platform.InitializeAsync();
         BaseUrl = $"http://localhost:{port}";
@@ -93,12 +93,5 @@ public sealed class BrowserFixture : IAsyncLifetime
         var response = await client.PostAsJsonAsync("/login-portal/keystone/v3/tokens", Keystone.Body(username, password));
         Assert.True(response.StatusCode == HttpStatusCode.OK, $"login as {username}: {(int)response.StatusCode}");
         return response.Headers.GetValues(KeystoneEndpoints.SubjectTokenHeader).Single();
-    }
-
-    private static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
     }
 }

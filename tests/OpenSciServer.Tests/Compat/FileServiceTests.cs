@@ -103,7 +103,7 @@ public abstract class FileServiceTests(PlatformFactory platform)
         var tree = await user.Client.GetFromJsonAsync<JsonElement>($"{Fs}/jsontree/{name}?level=2");
         Assert.Equal($"{name}/", tree.GetProperty("queryPath").GetString());
         Assert.Equal(name, tree.GetProperty("root").GetProperty("name").GetString());
-        await AssertErrorAsync(await user.Client.PutAsync($"{Fs}/file/{name}/x.txt?quiet=True", new StringContent("x")), HttpStatusCode.Forbidden, "read");
+        await SciServerAssert.ErrorAsync(await user.Client.PutAsync($"{Fs}/file/{name}/x.txt?quiet=True", new StringContent("x")), HttpStatusCode.Forbidden, "read");
         // The admin, who may share it, sees with whom it is shared.
         var seenByAdmin = (await admin.GetFromJsonAsync<JsonElement>($"{Fs}/volumes")).GetProperty("dataVolumes").EnumerateArray().Single(d => d.GetProperty("name").GetString() == name);
         var share = Assert.Single(seenByAdmin.GetProperty("sharedWith").EnumerateArray());
@@ -122,7 +122,7 @@ public abstract class FileServiceTests(PlatformFactory platform)
 
         Assert.Equal(HttpStatusCode.OK, first.StatusCode);
         Assert.NotNull(first.Headers.ETag);
-        await AssertErrorAsync(again, HttpStatusCode.Conflict, "exists");
+        await SciServerAssert.ErrorAsync(again, HttpStatusCode.Conflict, "exists");
         Assert.Equal("ra,dec\n1,2\n", await user.Client.GetStringAsync(url));
         // Left out, quiet is False too (as on SciServer).
         Assert.Equal(HttpStatusCode.Conflict, (await user.Client.PutAsync(url, new StringContent("replaced"))).StatusCode);
@@ -147,7 +147,7 @@ public abstract class FileServiceTests(PlatformFactory platform)
 
         Assert.Equal(HttpStatusCode.OK, (await user.Client.PutAsync($"{url}?quiet={value}", new StringContent("2"))).StatusCode);
         Assert.Equal("2", await user.Client.GetStringAsync(url));
-        await AssertErrorAsync(await user.Client.PutAsync($"{url}?quiet=yes", new StringContent("3")), HttpStatusCode.BadRequest, "True or False");
+        await SciServerAssert.ErrorAsync(await user.Client.PutAsync($"{url}?quiet=yes", new StringContent("3")), HttpStatusCode.BadRequest, "True or False");
     }
 
     [Fact]
@@ -181,7 +181,7 @@ public abstract class FileServiceTests(PlatformFactory platform)
         Assert.Equal("attachment", inlineHtml.Content.Headers.ContentDisposition?.DispositionType);
         Assert.Equal("application/octet-stream", inlineHtml.Content.Headers.ContentType?.MediaType);
         Assert.Equal("nosniff", inlineHtml.Headers.GetValues("X-Content-Type-Options").Single());
-        await AssertErrorAsync(await user.Client.GetAsync($"{volume}/missing.txt"), HttpStatusCode.NotFound, "missing.txt");
+        await SciServerAssert.ErrorAsync(await user.Client.GetAsync($"{volume}/missing.txt"), HttpStatusCode.NotFound, "missing.txt");
     }
 
     [Fact]
@@ -233,8 +233,8 @@ public abstract class FileServiceTests(PlatformFactory platform)
         Assert.False(csvOnly.GetProperty("root").TryGetProperty("files", out _));
         Assert.Equal(["one.csv"], Names(csvOnly.GetProperty("root").GetProperty("folders")[0], "files"));
 
-        await AssertErrorAsync(await user.Client.GetAsync($"{Fs}/jsontree/{volume}?level=0"), HttpStatusCode.BadRequest, "level");
-        await AssertErrorAsync(await user.Client.GetAsync($"{Fs}/jsontree/{volume}/nothing-here"), HttpStatusCode.NotFound, "nothing-here");
+        await SciServerAssert.ErrorAsync(await user.Client.GetAsync($"{Fs}/jsontree/{volume}?level=0"), HttpStatusCode.BadRequest, "level");
+        await SciServerAssert.ErrorAsync(await user.Client.GetAsync($"{Fs}/jsontree/{volume}/nothing-here"), HttpStatusCode.NotFound, "nothing-here");
     }
 
     [Fact]
@@ -244,7 +244,7 @@ public abstract class FileServiceTests(PlatformFactory platform)
         var url = $"{Fs}/folder/Storage/{user.Name}/persistent/results";
 
         Assert.Equal(HttpStatusCode.OK, (await user.Client.PutAsync($"{url}?quiet=False", null)).StatusCode);
-        await AssertErrorAsync(await user.Client.PutAsync($"{url}?quiet=False", null), HttpStatusCode.Conflict, "exists");
+        await SciServerAssert.ErrorAsync(await user.Client.PutAsync($"{url}?quiet=False", null), HttpStatusCode.Conflict, "exists");
         Assert.Equal(HttpStatusCode.OK, (await user.Client.PutAsync($"{url}?quiet=True", null)).StatusCode);
         Assert.True(Directory.Exists(Path.Combine(VolumeFolder(user.Name), "results")));
     }
@@ -272,7 +272,7 @@ public abstract class FileServiceTests(PlatformFactory platform)
 
         var clash = await user.Client.PutAsJsonAsync($"{Fs}/data/{volume}/other.txt?replaceExisting=False&doCopy=True",
             Destination("renamed.txt", "Storage", user.Name, "persistent"));
-        await AssertErrorAsync(clash, HttpStatusCode.Conflict, "exists");
+        await SciServerAssert.ErrorAsync(clash, HttpStatusCode.Conflict, "exists");
         Assert.Equal("1", await user.Client.GetStringAsync($"{Fs}/file/{volume}/renamed.txt"));
 
         var replace = await user.Client.PutAsJsonAsync($"{Fs}/data/{volume}/other.txt?replaceExisting=True&doCopy=False",
@@ -290,12 +290,12 @@ public abstract class FileServiceTests(PlatformFactory platform)
         await user.Client.PutAsync($"{Fs}/file/{volume}/x.txt", new StringContent("x"));
         var url = $"{Fs}/data/{volume}/x.txt?doCopy=True";
 
-        await AssertErrorAsync(await user.Client.PutAsJsonAsync(url, new { destinationPath = "y.txt", destinationFileService = "FileServiceJHU", destinationRootVolume = "Storage", destinationOwnerName = user.Name, destinationUserVolume = "persistent" }),
+        await SciServerAssert.ErrorAsync(await user.Client.PutAsJsonAsync(url, new { destinationPath = "y.txt", destinationFileService = "FileServiceJHU", destinationRootVolume = "Storage", destinationOwnerName = user.Name, destinationUserVolume = "persistent" }),
             HttpStatusCode.BadRequest, "another file service");
-        await AssertErrorAsync(await user.Client.PutAsJsonAsync(url, new { destinationPath = "y.txt" }), HttpStatusCode.BadRequest, "destinationRootVolume");
-        await AssertErrorAsync(await user.Client.PutAsJsonAsync(url, new { destinationPath = "y.txt", destinationRootVolume = "Storage" }), HttpStatusCode.BadRequest, "destinationOwnerName");
-        await AssertErrorAsync(await user.Client.PutAsJsonAsync(url, new { destinationRootVolume = "Storage", destinationOwnerName = user.Name, destinationUserVolume = "persistent" }), HttpStatusCode.BadRequest, "destinationPath");
-        await AssertErrorAsync(await user.Client.PutAsJsonAsync(url, Destination("y.txt", "Nowhere", user.Name, "persistent")), HttpStatusCode.NotFound, "Nowhere");
+        await SciServerAssert.ErrorAsync(await user.Client.PutAsJsonAsync(url, new { destinationPath = "y.txt" }), HttpStatusCode.BadRequest, "destinationRootVolume");
+        await SciServerAssert.ErrorAsync(await user.Client.PutAsJsonAsync(url, new { destinationPath = "y.txt", destinationRootVolume = "Storage" }), HttpStatusCode.BadRequest, "destinationOwnerName");
+        await SciServerAssert.ErrorAsync(await user.Client.PutAsJsonAsync(url, new { destinationRootVolume = "Storage", destinationOwnerName = user.Name, destinationUserVolume = "persistent" }), HttpStatusCode.BadRequest, "destinationPath");
+        await SciServerAssert.ErrorAsync(await user.Client.PutAsJsonAsync(url, Destination("y.txt", "Nowhere", user.Name, "persistent")), HttpStatusCode.NotFound, "Nowhere");
         Assert.Equal(["x.txt"], Directory.GetFileSystemEntries(VolumeFolder(user.Name)).Select(Path.GetFileName));
     }
 
@@ -310,11 +310,11 @@ public abstract class FileServiceTests(PlatformFactory platform)
         Assert.Equal(HttpStatusCode.OK, (await user.Client.DeleteAsync($"{Fs}/data/{volume}/f.txt?quiet=False&{Task}")).StatusCode);
         Assert.Equal(HttpStatusCode.OK, (await user.Client.DeleteAsync($"{Fs}/data/{volume}/dir?quiet=False")).StatusCode);
         Assert.Empty(Directory.GetFileSystemEntries(VolumeFolder(user.Name)));
-        await AssertErrorAsync(await user.Client.DeleteAsync($"{Fs}/data/{volume}/f.txt?quiet=False"), HttpStatusCode.NotFound, "f.txt");
+        await SciServerAssert.ErrorAsync(await user.Client.DeleteAsync($"{Fs}/data/{volume}/f.txt?quiet=False"), HttpStatusCode.NotFound, "f.txt");
         Assert.Equal(HttpStatusCode.OK, (await user.Client.DeleteAsync($"{Fs}/data/{volume}/f.txt?quiet=True")).StatusCode);
         Assert.Equal(HttpStatusCode.OK, (await user.Client.DeleteAsync($"{Fs}/data/{volume}/no/such/folder?quiet=True")).StatusCode);
         // quiet does not pretend for volumes the caller cannot reach.
-        await AssertErrorAsync(await user.Client.DeleteAsync($"{Fs}/data/Storage/nobody_here/persistent/f.txt?quiet=True"), HttpStatusCode.NotFound, "no volume");
+        await SciServerAssert.ErrorAsync(await user.Client.DeleteAsync($"{Fs}/data/Storage/nobody_here/persistent/f.txt?quiet=True"), HttpStatusCode.NotFound, "no volume");
     }
 
     [Fact]
@@ -331,9 +331,9 @@ public abstract class FileServiceTests(PlatformFactory platform)
 
         Assert.Equal(HttpStatusCode.OK, created.StatusCode);
         Assert.Equal(HttpStatusCode.OK, bare.StatusCode);
-        await AssertErrorAsync(again, HttpStatusCode.Conflict, "already");
+        await SciServerAssert.ErrorAsync(again, HttpStatusCode.Conflict, "already");
         Assert.Equal(HttpStatusCode.OK, quietAgain.StatusCode);
-        await AssertErrorAsync(forAnother, HttpStatusCode.Forbidden, "your own name");
+        await SciServerAssert.ErrorAsync(forAnother, HttpStatusCode.Forbidden, "your own name");
         var storage = (await user.Client.GetFromJsonAsync<JsonElement>($"{Fs}/volumes")).GetProperty("rootVolumes")[0].GetProperty("userVolumes").EnumerateArray().ToList();
         Assert.Equal(["persistent", "project-x", "project-y"], storage.Select(v => v.GetProperty("name").GetString()));
         Assert.Equal("X-ray clusters", storage[1].GetProperty("description").GetString());
@@ -341,7 +341,7 @@ public abstract class FileServiceTests(PlatformFactory platform)
 
         Assert.Equal(HttpStatusCode.OK, (await user.Client.DeleteAsync($"{url}?quiet=False")).StatusCode);
         Assert.False(Directory.Exists(Path.Combine(platform.DataDirectory, "volumes", "Storage", user.Name, "project-x")));
-        await AssertErrorAsync(await user.Client.DeleteAsync($"{url}?quiet=False"), HttpStatusCode.NotFound, "project-x");
+        await SciServerAssert.ErrorAsync(await user.Client.DeleteAsync($"{url}?quiet=False"), HttpStatusCode.NotFound, "project-x");
         Assert.Equal(HttpStatusCode.OK, (await user.Client.DeleteAsync($"{url}?quiet=True")).StatusCode);
     }
 
@@ -368,13 +368,13 @@ public abstract class FileServiceTests(PlatformFactory platform)
 
         Assert.Equal("for reading", await reader.Client.GetStringAsync($"{Fs}/file/{volume}/shared.txt"));
         Assert.Equal(HttpStatusCode.OK, (await reader.Client.GetAsync($"{Fs}/jsontree/{volume}?level=2")).StatusCode);
-        await AssertErrorAsync(await reader.Client.PutAsync($"{Fs}/file/{volume}/shared.txt?quiet=True", new StringContent("changed")), HttpStatusCode.Forbidden, "read");
-        await AssertErrorAsync(await reader.Client.PutAsync($"{Fs}/file/{volume}/new.txt", new StringContent("new")), HttpStatusCode.Forbidden, "read");
-        await AssertErrorAsync(await reader.Client.PutAsync($"{Fs}/folder/{volume}/newdir", null), HttpStatusCode.Forbidden, "read");
-        await AssertErrorAsync(await reader.Client.DeleteAsync($"{Fs}/data/{volume}/shared.txt"), HttpStatusCode.Forbidden, "read");
-        await AssertErrorAsync(await reader.Client.PutAsJsonAsync($"{Fs}/data/{volume}/shared.txt?doCopy=False", Destination("moved.txt", "Storage", owner.Name, "persistent")), HttpStatusCode.Forbidden, "read");
-        await AssertErrorAsync(await reader.Client.DeleteAsync($"{Fs}/volume/{volume}"), HttpStatusCode.Forbidden, "owner");
-        await AssertErrorAsync(await reader.Client.PatchAsJsonAsync($"{Fs}/share/{volume}", new[] { new { name = reader.Name, type = "USER", allowedActions = new[] { "read", "write" } } }),
+        await SciServerAssert.ErrorAsync(await reader.Client.PutAsync($"{Fs}/file/{volume}/shared.txt?quiet=True", new StringContent("changed")), HttpStatusCode.Forbidden, "read");
+        await SciServerAssert.ErrorAsync(await reader.Client.PutAsync($"{Fs}/file/{volume}/new.txt", new StringContent("new")), HttpStatusCode.Forbidden, "read");
+        await SciServerAssert.ErrorAsync(await reader.Client.PutAsync($"{Fs}/folder/{volume}/newdir", null), HttpStatusCode.Forbidden, "read");
+        await SciServerAssert.ErrorAsync(await reader.Client.DeleteAsync($"{Fs}/data/{volume}/shared.txt"), HttpStatusCode.Forbidden, "read");
+        await SciServerAssert.ErrorAsync(await reader.Client.PutAsJsonAsync($"{Fs}/data/{volume}/shared.txt?doCopy=False", Destination("moved.txt", "Storage", owner.Name, "persistent")), HttpStatusCode.Forbidden, "read");
+        await SciServerAssert.ErrorAsync(await reader.Client.DeleteAsync($"{Fs}/volume/{volume}"), HttpStatusCode.Forbidden, "owner");
+        await SciServerAssert.ErrorAsync(await reader.Client.PatchAsJsonAsync($"{Fs}/share/{volume}", new[] { new { name = reader.Name, type = "USER", allowedActions = new[] { "read", "write" } } }),
             HttpStatusCode.Forbidden, "grant");
         // Copying out needs only read, into a volume of the reader's own.
         Assert.Equal(HttpStatusCode.OK, (await reader.Client.PutAsJsonAsync($"{Fs}/data/{volume}/shared.txt?doCopy=True", Destination("mine.txt", "Storage", reader.Name, "persistent"))).StatusCode);
@@ -402,11 +402,11 @@ public abstract class FileServiceTests(PlatformFactory platform)
         var other = await NewUserAsync();
         var url = $"{Fs}/share/Storage/{owner.Name}/persistent";
 
-        await AssertErrorAsync(await owner.Client.PatchAsJsonAsync(url, new object[] { new { name = other.Name, type = "USER", allowedActions = new[] { "read" } }, new { name = other.Name, type = "ROBOT", allowedActions = new[] { "read" } } }),
+        await SciServerAssert.ErrorAsync(await owner.Client.PatchAsJsonAsync(url, new object[] { new { name = other.Name, type = "USER", allowedActions = new[] { "read" } }, new { name = other.Name, type = "ROBOT", allowedActions = new[] { "read" } } }),
             HttpStatusCode.BadRequest, "USER or GROUP");
-        await AssertErrorAsync(await owner.Client.PatchAsJsonAsync(url, new[] { new { name = other.Name, type = "USER", allowedActions = new[] { "execute" } } }), HttpStatusCode.BadRequest, "execute");
-        await AssertErrorAsync(await owner.Client.PatchAsJsonAsync(url, new[] { new { name = "no_such_user_here", type = "USER", allowedActions = new[] { "read" } } }), HttpStatusCode.BadRequest, "no_such_user_here");
-        await AssertErrorAsync(await other.Client.PatchAsJsonAsync(url, new[] { new { name = other.Name, type = "USER", allowedActions = new[] { "read" } } }), HttpStatusCode.NotFound, "no volume");
+        await SciServerAssert.ErrorAsync(await owner.Client.PatchAsJsonAsync(url, new[] { new { name = other.Name, type = "USER", allowedActions = new[] { "execute" } } }), HttpStatusCode.BadRequest, "execute");
+        await SciServerAssert.ErrorAsync(await owner.Client.PatchAsJsonAsync(url, new[] { new { name = "no_such_user_here", type = "USER", allowedActions = new[] { "read" } } }), HttpStatusCode.BadRequest, "no_such_user_here");
+        await SciServerAssert.ErrorAsync(await other.Client.PatchAsJsonAsync(url, new[] { new { name = other.Name, type = "USER", allowedActions = new[] { "read" } } }), HttpStatusCode.NotFound, "no volume");
 
         Assert.Equal(HttpStatusCode.NotFound, (await other.Client.GetAsync($"{Fs}/jsontree/Storage/{owner.Name}/persistent")).StatusCode);
     }
@@ -564,7 +564,7 @@ public abstract class FileServiceTests(PlatformFactory platform)
         // A cookie is ambient: a write it authenticates needs the antiforgery token.
         using var forged = new HttpRequestMessage(HttpMethod.Put, $"{Fs}/file/Storage/{user.Name}/persistent/forged.txt?quiet=True") { Content = new StringContent("x") };
         forged.Headers.Add("Cookie", $"portalCookie={user.Token}");
-        await AssertErrorAsync(await anonymous.SendAsync(forged), HttpStatusCode.BadRequest, "antiforgery");
+        await SciServerAssert.ErrorAsync(await anonymous.SendAsync(forged), HttpStatusCode.BadRequest, "antiforgery");
         Assert.False(File.Exists(Path.Combine(VolumeFolder(user.Name), "forged.txt")));
     }
 
@@ -573,9 +573,9 @@ public abstract class FileServiceTests(PlatformFactory platform)
     {
         using var anonymous = platform.CreateApiClient();
 
-        await AssertErrorAsync(await anonymous.GetAsync($"{Fs}/volumes/"), HttpStatusCode.Unauthorized, "X-Auth-Token");
-        await AssertErrorAsync(await anonymous.GetAsync("/racm/storem/fileservices"), HttpStatusCode.Unauthorized, "X-Auth-Token");
-        await AssertErrorAsync(await anonymous.PutAsync($"{Fs}/file/Storage/admin/persistent/x.txt", new StringContent("x")), HttpStatusCode.Unauthorized, "X-Auth-Token");
+        await SciServerAssert.ErrorAsync(await anonymous.GetAsync($"{Fs}/volumes/"), HttpStatusCode.Unauthorized, "X-Auth-Token");
+        await SciServerAssert.ErrorAsync(await anonymous.GetAsync("/racm/storem/fileservices"), HttpStatusCode.Unauthorized, "X-Auth-Token");
+        await SciServerAssert.ErrorAsync(await anonymous.PutAsync($"{Fs}/file/Storage/admin/persistent/x.txt", new StringContent("x")), HttpStatusCode.Unauthorized, "X-Auth-Token");
     }
 
     private sealed record TestUser(string Name, string Id, string Token, HttpClient Client);
@@ -645,17 +645,6 @@ public abstract class FileServiceTests(PlatformFactory platform)
     private static List<string?> Strings(JsonElement array) => [.. array.EnumerateArray().Select(e => e.GetString())];
 
     private static List<string?> Names(JsonElement folder, string property) => [.. folder.GetProperty(property).EnumerateArray().Select(e => e.GetProperty("name").GetString())];
-
-    private static async Task<string> AssertErrorAsync(HttpResponseMessage response, HttpStatusCode status, string expected)
-    {
-        var text = await response.Content.ReadAsStringAsync();
-        Assert.True(response.StatusCode == status, $"expected {(int)status}, got {(int)response.StatusCode}: {text}");
-        using var body = JsonDocument.Parse(text);
-        Assert.Equal("error", body.RootElement.GetProperty("status").GetString());
-        var message = body.RootElement.GetProperty("error").GetString()!;
-        Assert.Contains(expected, message, StringComparison.Ordinal);
-        return message;
-    }
 }
 
 public sealed class FileServiceSqliteTests(SqlitePlatform platform) : FileServiceTests(platform), IClassFixture<SqlitePlatform>;
@@ -728,7 +717,7 @@ public sealed class FileServicePythonTests : IAsyncLifetime
 
     public async Task InitializeAsync()
     {
-        _platform = new PlatformFactory { KestrelPort = FreePort() };
+        _platform = new PlatformFactory { KestrelPort = TestPorts.Free() };
         await _platform.InitializeAsync();
     }
 
@@ -794,12 +783,5 @@ public sealed class FileServicePythonTests : IAsyncLifetime
         }
 
         return (process.ExitCode, await stdout + await stderr);
-    }
-
-    private static int FreePort()
-    {
-        using var listener = new System.Net.Sockets.TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
     }
 }

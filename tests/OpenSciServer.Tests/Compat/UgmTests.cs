@@ -136,7 +136,7 @@ public abstract class UgmTests(PlatformFactory platform)
 
         var join = await Client(outsider).PostAsync($"{Ugm}/groups/join?groupId={id}", null);
 
-        await AssertErrorAsync(join, HttpStatusCode.NotFound, "No such group");
+        await SciServerAssert.ErrorAsync(join, HttpStatusCode.NotFound, "No such group");
         Assert.Null(Membership(await Client(owner).GetFromJsonAsync<JsonElement>($"{Ugm}/groups/{id}"), outsider.Name));
     }
 
@@ -155,7 +155,7 @@ public abstract class UgmTests(PlatformFactory platform)
         Assert.Equal(("ADMIN", "DECLINED"), Membership(await decline.Content.ReadFromJsonAsync<JsonElement>(), invitee.Name));
         Assert.DoesNotContain(id, Ids(await Client(invitee).GetFromJsonAsync<JsonElement[]>($"{Ugm}/groups")));
         Assert.Null(Membership(await Client(owner).GetFromJsonAsync<JsonElement>($"{Ugm}/groups/{id}"), invitee.Name));
-        await AssertErrorAsync(await Client(invitee).PostAsync($"{Ugm}/groups/accept?groupId={id}", null), HttpStatusCode.NotFound, acceptAfterwards);
+        await SciServerAssert.ErrorAsync(await Client(invitee).PostAsync($"{Ugm}/groups/accept?groupId={id}", null), HttpStatusCode.NotFound, acceptAfterwards);
     }
 
     [Fact]
@@ -185,7 +185,7 @@ public abstract class UgmTests(PlatformFactory platform)
 
         var response = await Client(member).PatchAsJsonAsync($"{Ugm}/groups/{id}", new { name = GroupName() });
 
-        await AssertErrorAsync(response, HttpStatusCode.Forbidden, "owners and admins");
+        await SciServerAssert.ErrorAsync(response, HttpStatusCode.Forbidden, "owners and admins");
         Assert.Equal(name, (await Client(owner).GetFromJsonAsync<JsonElement>($"{Ugm}/groups/{id}")).GetProperty("groupName").GetString());
     }
 
@@ -199,14 +199,14 @@ public abstract class UgmTests(PlatformFactory platform)
 
         var refused = await Client(member).DeleteAsync($"{Ugm}/groups/{id}");
 
-        await AssertErrorAsync(refused, HttpStatusCode.Forbidden, "owners");
+        await SciServerAssert.ErrorAsync(refused, HttpStatusCode.Forbidden, "owners");
         Assert.Equal(HttpStatusCode.OK, (await Client(owner).GetAsync($"{Ugm}/groups/{id}")).StatusCode);
 
         var deleted = await Client(owner).DeleteAsync($"{Ugm}/groups/{id}");
 
         Assert.Equal(HttpStatusCode.OK, deleted.StatusCode);
         Assert.Equal("OK", await deleted.Content.ReadFromJsonAsync<string>());
-        await AssertErrorAsync(await Client(owner).GetAsync($"{Ugm}/groups/{id}"), HttpStatusCode.NotFound, "No such group");
+        await SciServerAssert.ErrorAsync(await Client(owner).GetAsync($"{Ugm}/groups/{id}"), HttpStatusCode.NotFound, "No such group");
         Assert.DoesNotContain(id, Ids(await Client(member).GetFromJsonAsync<JsonElement[]>($"{Ugm}/groups")));
     }
 
@@ -220,9 +220,9 @@ public abstract class UgmTests(PlatformFactory platform)
         var hidden = await Client(outsider).GetAsync($"{Ugm}/groups/{id}");
         var missing = await Client(outsider).GetAsync($"{Ugm}/groups/{long.MaxValue}");
 
-        var hiddenMessage = await AssertErrorAsync(hidden, HttpStatusCode.NotFound, "No such group");
-        Assert.Equal(hiddenMessage, await AssertErrorAsync(missing, HttpStatusCode.NotFound, "No such group"));
-        await AssertErrorAsync(await Client(outsider).DeleteAsync($"{Ugm}/groups/{id}"), HttpStatusCode.NotFound, "No such group");
+        var hiddenMessage = await SciServerAssert.ErrorAsync(hidden, HttpStatusCode.NotFound, "No such group");
+        Assert.Equal(hiddenMessage, await SciServerAssert.ErrorAsync(missing, HttpStatusCode.NotFound, "No such group"));
+        await SciServerAssert.ErrorAsync(await Client(outsider).DeleteAsync($"{Ugm}/groups/{id}"), HttpStatusCode.NotFound, "No such group");
     }
 
     [Theory]
@@ -254,7 +254,7 @@ public abstract class UgmTests(PlatformFactory platform)
 
         var response = await Client(owner).PostAsJsonAsync($"{Ugm}/groups", body);
 
-        await AssertErrorAsync(response, HttpStatusCode.BadRequest, expected);
+        await SciServerAssert.ErrorAsync(response, HttpStatusCode.BadRequest, expected);
         Assert.Empty((await Client(owner).GetFromJsonAsync<JsonElement[]>($"{Ugm}/mygroups"))!);
         Assert.Empty((await Client(invitee).GetFromJsonAsync<JsonElement[]>($"{Ugm}/groups"))!);
         // The name was not taken by a half-made group.
@@ -272,7 +272,7 @@ public abstract class UgmTests(PlatformFactory platform)
 
         var response = await Client(user).PostAsync($"{Ugm}/groups/{action}{query}", null);
 
-        await AssertErrorAsync(response, HttpStatusCode.BadRequest, expected);
+        await SciServerAssert.ErrorAsync(response, HttpStatusCode.BadRequest, expected);
     }
 
     [Fact]
@@ -324,7 +324,7 @@ public abstract class UgmTests(PlatformFactory platform)
 
         var response = await Client(caller).PostAsJsonAsync($"{Ugm}/groups", new { id, groupName = GroupName(), memberUsers = members });
 
-        await AssertErrorAsync(response, status, expected);
+        await SciServerAssert.ErrorAsync(response, status, expected);
         var group = await Client(owner).GetFromJsonAsync<JsonElement>($"{Ugm}/groups/{id}");
         Assert.Equal(name, group.GetProperty("groupName").GetString());
         Assert.Equal(("MEMBER", "ACCEPTED"), Membership(group, member.Name));
@@ -356,8 +356,8 @@ public abstract class UgmTests(PlatformFactory platform)
     {
         using var anonymous = platform.CreateApiClient();
 
-        await AssertErrorAsync(await anonymous.GetAsync($"{Ugm}/groups"), HttpStatusCode.Unauthorized, "X-Auth-Token");
-        await AssertErrorAsync(await anonymous.PostAsJsonAsync($"{Ugm}/groups", new { groupName = GroupName() }), HttpStatusCode.Unauthorized, "X-Auth-Token");
+        await SciServerAssert.ErrorAsync(await anonymous.GetAsync($"{Ugm}/groups"), HttpStatusCode.Unauthorized, "X-Auth-Token");
+        await SciServerAssert.ErrorAsync(await anonymous.PostAsJsonAsync($"{Ugm}/groups", new { groupName = GroupName() }), HttpStatusCode.Unauthorized, "X-Auth-Token");
     }
 
     [Fact]
@@ -370,7 +370,7 @@ public abstract class UgmTests(PlatformFactory platform)
 
         var response = await anonymous.SendAsync(forged);
 
-        await AssertErrorAsync(response, HttpStatusCode.BadRequest, "antiforgery");
+        await SciServerAssert.ErrorAsync(response, HttpStatusCode.BadRequest, "antiforgery");
         Assert.Empty((await Client(user).GetFromJsonAsync<JsonElement[]>($"{Ugm}/mygroups"))!);
     }
 
@@ -435,18 +435,6 @@ public abstract class UgmTests(PlatformFactory platform)
     private static JsonElement Single(JsonElement[] groups, long id) => Assert.Single(groups, g => g.GetProperty("id").GetInt64() == id);
 
     private static List<long> Ids(JsonElement[]? groups) => [.. groups!.Select(g => g.GetProperty("id").GetInt64())];
-
-    /// <summary>Asserts SciServer's error JSON with a message a user can act on; returns the message.</summary>
-    private static async Task<string> AssertErrorAsync(HttpResponseMessage response, HttpStatusCode status, string expected)
-    {
-        var text = await response.Content.ReadAsStringAsync();
-        Assert.True(response.StatusCode == status, $"expected {(int)status}, got {(int)response.StatusCode}: {text}");
-        using var body = JsonDocument.Parse(text);
-        Assert.Equal("error", body.RootElement.GetProperty("status").GetString());
-        var message = body.RootElement.GetProperty("error").GetString()!;
-        Assert.Contains(expected, message, StringComparison.Ordinal);
-        return message;
-    }
 }
 
 public sealed class UgmSqliteTests(SqlitePlatform platform) : UgmTests(platform), IClassFixture<SqlitePlatform>;

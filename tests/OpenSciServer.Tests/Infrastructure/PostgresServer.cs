@@ -53,7 +53,7 @@ public sealed class PostgresServer
 
         var data = Path.Combine(dir, "data");
         await RunAsync(Path.Combine(bin, "initdb"), ["-D", data, "-U", "postgres", "--auth=trust", "-E", "UTF8", "--no-sync"], asRoot);
-        var port = FreePort();
+        var port = TestPorts.Free();
         await RunAsync(Path.Combine(bin, "pg_ctl"),
             ["-D", data, "-l", Path.Combine(dir, "server.log"), "-w", "-t", "60", "-o",
              $"-p {port} -k {dir} -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=200", "start"], asRoot);
@@ -83,13 +83,6 @@ public sealed class PostgresServer
         }
 
         throw new InvalidOperationException("PostgreSQL server binaries not found: install the 'postgresql' package (./test.sh does).");
-    }
-
-    private static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
     }
 
     private static async Task RunAsync(string file, string[] args, bool asPostgres = false)

@@ -16,7 +16,7 @@ public sealed class ServerProcess : IAsyncDisposable
     public ServerProcess(string dataDirectory)
     {
         DataDirectory = dataDirectory;
-        Port = FreePort();
+        Port = TestPorts.Free();
     }
 
     public string DataDirectory { get; }
@@ -109,12 +109,5 @@ public sealed class ServerProcess : IAsyncDisposable
     {
         await KillAsync();
         _process?.Dispose();
-    }
-
-    private static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
     }
 }
