@@ -70,7 +70,7 @@ public sealed class QueryService(
     {
         ArgumentNullException.ThrowIfNull(caller);
         var contextPath = await ContextPathAsync(caller, contextName, ct);
-        var catalog = contextPath is null ? "mydb" : DuckDbSandbox.ContextAlias;
+        var catalog = contextPath is null ? DuckDbSandbox.MyDbCatalog : DuckDbSandbox.ContextAlias;
         var o = options.Value;
         var sql = $"SELECT table_name, estimated_size, column_count FROM duckdb_tables() WHERE database_name = '{catalog}' ORDER BY table_name";
         var outcome = await runner.RunAsync(new WorkerRequest(MyDbPath(caller), contextPath, o.MemoryLimit, o.Threads, 100_000, [new WorkerStatement(sql, true)]), o.QuickQueryTimeout, ct);
@@ -101,7 +101,7 @@ public sealed class QueryService(
     {
         ArgumentNullException.ThrowIfNull(caller);
         var folder = Directory.CreateDirectory(Path.Combine(platform.Value.DataPath, "mydb", caller.UserName));
-        return Path.Combine(folder.FullName, "mydb.duckdb");
+        return Path.Combine(folder.FullName, DuckDbSandbox.MyDbFileName);
     }
 
     /// <summary>Registers a catalog context (admins), queryable by those it is shared with.</summary>

@@ -16,6 +16,14 @@ public static class DuckDbSandbox
     /// <summary>The name user SQL uses for the catalog context.</summary>
     public const string ContextAlias = "ctx";
 
+    /// <summary>
+    /// Every MyDB file is named so that DuckDB calls its database "mydb": SciServer's <c>mydb.T</c>
+    /// then names a table in it as it is.
+    /// </summary>
+    public const string MyDbCatalog = "mydb";
+
+    public const string MyDbFileName = MyDbCatalog + ".duckdb";
+
     public static DuckDBConnection Open(string myDbPath, string? contextPath, DuckDbLimits limits)
     {
         ArgumentNullException.ThrowIfNull(limits);
