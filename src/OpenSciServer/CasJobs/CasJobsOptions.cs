@@ -21,6 +21,13 @@ public sealed class CasJobsOptions
     [RegularExpression(@"^\d+(\.\d+)?\s*(KB|MB|GB|TB|KiB|MiB|GiB|TiB)$", ErrorMessage = "CasJobs:MemoryLimit is a size like 2GiB or 512MiB.")]
     public string MemoryLimit { get; set; } = "2GiB";
 
+    /// <summary>
+    /// The operating system's limit on all memory of one worker process (DuckDB, the runtime, result
+    /// batches), enforced with a control group where the platform may create them (as root); empty: MemoryLimit + 512 MiB.
+    /// </summary>
+    [RegularExpression(@"^(\d+(\.\d+)?\s*(KB|MB|GB|TB|KiB|MiB|GiB|TiB))?$", ErrorMessage = "CasJobs:WorkerMemoryLimit is a size like 3GiB, or empty.")]
+    public string WorkerMemoryLimit { get; set; } = "";
+
     [Range(1, 256)]
     public int Threads { get; set; } = 2;
 
@@ -31,4 +38,23 @@ public sealed class CasJobsOptions
     /// <summary>Rows a quick query returns at most; the rest is left for a download or a long query into MyDB.</summary>
     [Range(1, 100_000_000)]
     public long QuickQueryMaxRows { get; set; } = 100_000;
+
+    /// <summary>The worker's operating-system memory limit in bytes.</summary>
+    public long WorkerMemoryBytes(string duckDbMemoryLimit) =>
+        string.IsNullOrWhiteSpace(WorkerMemoryLimit) ? ParseSize(duckDbMemoryLimit) + (512L << 20) : ParseSize(WorkerMemoryLimit);
+
+    /// <summary>Reads a size as DuckDB writes them: 2GiB (powers of 1024) or 2GB (powers of 1000).</summary>
+    public static long ParseSize(string size)
+    {
+        ArgumentNullException.ThrowIfNull(size);
+        var match = System.Text.RegularExpressions.Regex.Match(size.Trim(), @"^(\d+(?:\.\d+)?)\s*([KMGT])(i?)B$");
+        if (!match.Success)
+        {
+            throw new FormatException($"'{size}' is not a size like 2GiB.");
+        }
+
+        var power = "KMGT".IndexOf(match.Groups[2].Value[0], StringComparison.Ordinal) + 1;
+        var unit = Math.Pow(match.Groups[3].Value.Length > 0 ? 1024 : 1000, power);
+        return (long)(double.Parse(match.Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture) * unit);
+    }
 }

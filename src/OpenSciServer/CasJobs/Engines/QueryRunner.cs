@@ -22,6 +22,12 @@ public sealed partial class QueryRunner(IOptions<CasJobsOptions> options, ILogge
     {
         ArgumentNullException.ThrowIfNull(request);
         var (file, args) = WorkerCommand(request);
+        await using var cgroup = WorkerCgroups.TryCreate(options.Value.WorkerMemoryBytes(request.MemoryLimit));
+        if (cgroup is not null)
+        {
+            (file, args) = cgroup.Wrap(file, args);
+        }
+
         var psi = new ProcessStartInfo(file, args)
         {
             RedirectStandardInput = true,
@@ -44,6 +50,12 @@ public sealed partial class QueryRunner(IOptions<CasJobsOptions> options, ILogge
             if (outcome.Error is { } error)
             {
                 throw PlatformException.Invalid(error, "query");
+            }
+
+            if (process.ExitCode != 0 && cgroup?.OutOfMemory() == true)
+            {
+                throw PlatformException.Invalid(
+                    $"The query needed more than the {Files.QuotaService.Bytes(cgroup.LimitBytes)} of memory a query may use and was stopped. Narrow it, aggregate in SQL, or write the result into MyDB with a long query.", "query");
             }
 
             if (process.ExitCode != 0)
