@@ -15,6 +15,13 @@ if (args is [QueryWorker.Verb, ..])
     return;
 }
 
+// Operator and benchmark tools on catalogues (CasJobs/CatalogCommands.cs).
+if (args is [CatalogCommands.Verb, ..])
+{
+    Environment.ExitCode = CatalogCommands.Run(args[1..], Console.Out);
+    return;
+}
+
 var builder = WebApplication.CreateBuilder(args);
 
 builder.AddPlatformInfrastructure();
