@@ -31,6 +31,14 @@ public sealed class CasJobsOptions
     [Range(1, 256)]
     public int Threads { get; set; } = 2;
 
+    /// <summary>Idle query workers kept warm for their user's next query (each serves one user and one context only); 0 starts a new worker for every query.</summary>
+    [Range(0, 256)]
+    public int WarmWorkers { get; set; } = 8;
+
+    /// <summary>How long an idle warm worker waits for its next query before it is stopped.</summary>
+    [Range(typeof(TimeSpan), "00:00:01", "1.00:00:00", ErrorMessage = "CasJobs:WarmWorkerIdleTime must be between 1 second and 1 day.")]
+    public TimeSpan WarmWorkerIdleTime { get; set; } = TimeSpan.FromMinutes(2);
+
     /// <summary>Rows of the synthetic demo catalogue created at first start (0: none).</summary>
     [Range(0, 1_000_000_000)]
     public long DemoRows { get; set; } = 1_000_000;

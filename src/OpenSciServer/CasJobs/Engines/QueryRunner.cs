@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Text.Json;
 using Microsoft.Extensions.Options;
 using OpenSciServer.Infrastructure;
@@ -16,59 +15,88 @@ public sealed record QueryOutcome(IReadOnlyList<ResultSet> ResultSets, IReadOnly
 /// read-only and the caller's MyDB folder read-write, and nothing else — no network, no other users'
 /// MyDBs, no platform database or keys. A query past its time limit, or cancelled, is killed.
 /// </summary>
-public sealed partial class QueryRunner(IOptions<CasJobsOptions> options, ILogger<QueryRunner> logger)
+public sealed partial class QueryRunner : IAsyncDisposable
 {
-    public async Task<QueryOutcome> RunAsync(WorkerRequest request, TimeSpan timeout, CancellationToken cancellationToken)
+    private readonly IOptions<CasJobsOptions> _options;
+    private readonly ILogger<QueryRunner> _logger;
+    private readonly WorkerPool _pool;
+
+    public QueryRunner(IOptions<CasJobsOptions> options, ILogger<QueryRunner> logger, TimeProvider? time = null)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        _options = options;
+        _logger = logger;
+        _pool = new WorkerPool(options.Value.WarmWorkers, options.Value.WarmWorkerIdleTime, time ?? TimeProvider.System);
+    }
+
+    /// <summary>Idle warm workers (for tests and diagnostics).</summary>
+    public int IdleWorkers => _pool.IdleCount;
+
+    /// <summary>
+    /// Runs a request in a worker: a warm one started with the same sandbox when there is one
+    /// (<paramref name="reuse"/>), else a new one. A worker that ran past the limit, was cancelled or
+    /// failed is killed; one that finished cleanly goes back to the pool.
+    /// </summary>
+    public async Task<QueryOutcome> RunAsync(WorkerRequest request, TimeSpan timeout, CancellationToken cancellationToken, bool reuse = true)
     {
         ArgumentNullException.ThrowIfNull(request);
         var (file, args) = WorkerCommand(request);
-        await using var cgroup = WorkerCgroups.TryCreate(options.Value.WorkerMemoryBytes(request.MemoryLimit));
-        if (cgroup is not null)
-        {
-            (file, args) = cgroup.Wrap(file, args);
-        }
-
-        var psi = new ProcessStartInfo(file, args)
-        {
-            RedirectStandardInput = true,
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            UseShellExecute = false,
-        };
-        using var process = Process.Start(psi) ?? throw new InvalidOperationException("The query worker could not be started.");
+        var memory = _options.Value.WorkerMemoryBytes(request.MemoryLimit);
+        // The worker's own deadline is a little later than ours: ours reports, its ends orphans.
+        request = request with { DeadlineSeconds = (int)Math.Ceiling(timeout.TotalSeconds) + 5 };
+        var line = JsonSerializer.Serialize(request, QueryWorker.Json);
         using var limit = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         limit.CancelAfter(timeout);
-        var stderr = process.StandardError.ReadToEndAsync(CancellationToken.None);
+        var warm = reuse ? _pool.TryTake(WorkerProcess.KeyOf(file, args, memory)) : null;
+        var worker = warm ?? WorkerProcess.Start(file, args, memory);
+        var keep = false;
         try
         {
-            // The worker's own deadline is a little later than ours: ours reports, its ends orphans.
-            request = request with { DeadlineSeconds = (int)Math.Ceiling(timeout.TotalSeconds) + 5 };
-            await JsonSerializer.SerializeAsync(process.StandardInput.BaseStream, request, QueryWorker.Json, limit.Token);
-            process.StandardInput.Close();
-            var outcome = await ReadAsync(process.StandardOutput, limit.Token);
-            await process.WaitForExitAsync(limit.Token);
-            if (outcome.Error is { } error)
+            try
             {
-                throw PlatformException.Invalid(error, "query");
+                await worker.Input.WriteLineAsync(line.AsMemory(), limit.Token);
+                await worker.Input.FlushAsync(limit.Token);
+            }
+            catch (IOException) when (warm is not null)
+            {
+                // The warm worker had gone (killed, recycled): start a fresh one.
+                await worker.DisposeAsync();
+                worker = WorkerProcess.Start(file, args, memory);
+                await worker.Input.WriteLineAsync(line.AsMemory(), limit.Token);
+                await worker.Input.FlushAsync(limit.Token);
             }
 
-            if (process.ExitCode != 0 && cgroup?.OutOfMemory() == true)
+            var outcome = await ReadAsync(worker.Output, limit.Token);
+            if (outcome.Finished)
+            {
+                worker.Served++;
+                keep = reuse;
+                if (outcome.Error is { } error)
+                {
+                    throw PlatformException.Invalid(error, "query");
+                }
+
+                return new QueryOutcome(outcome.Sets, outcome.Affected);
+            }
+
+            // The worker ended before finishing: killed by the kernel, crashed, or answered an error and quit.
+            await worker.WaitForExitAsync(limit.Token);
+            if (outcome.Error is { } early)
+            {
+                throw PlatformException.Invalid(early, "query");
+            }
+
+            if (worker.OutOfMemory)
             {
                 throw PlatformException.Invalid(
-                    $"The query needed more than the {Files.QuotaService.Bytes(cgroup.LimitBytes)} of memory a query may use and was stopped. Narrow it, aggregate in SQL, or write the result into MyDB with a long query.", "query");
+                    $"The query needed more than the {Files.QuotaService.Bytes(worker.MemoryLimit ?? 0)} of memory a query may use and was stopped. Narrow it, aggregate in SQL, or write the result into MyDB with a long query.", "query");
             }
 
-            if (process.ExitCode != 0)
-            {
-                LogWorkerFailed(logger, process.ExitCode, await stderr);
-                throw new InvalidOperationException($"The query worker failed (exit {process.ExitCode}).");
-            }
-
-            return new QueryOutcome(outcome.Sets, outcome.Affected);
+            LogWorkerFailed(_logger, worker.ExitCode, await worker.StderrAsync());
+            throw new InvalidOperationException($"The query worker failed (exit {worker.ExitCode}).");
         }
         catch (OperationCanceledException)
         {
-            Kill(process);
             if (cancellationToken.IsCancellationRequested)
             {
                 throw;
@@ -77,7 +105,20 @@ public sealed partial class QueryRunner(IOptions<CasJobsOptions> options, ILogge
             throw new PlatformException(ProblemKind.Invalid,
                 $"The query ran longer than its limit of {timeout.TotalSeconds:0} s and was stopped. Submit it as a long query, or narrow it.", "query");
         }
+        finally
+        {
+            if (keep)
+            {
+                _pool.Return(worker);
+            }
+            else
+            {
+                await worker.DisposeAsync();
+            }
+        }
     }
+
+    public ValueTask DisposeAsync() => _pool.DisposeAsync();
 
     /// <summary>The command that starts a worker, sandboxed as configured. Exposed so tests can probe the sandbox itself.</summary>
     public (string File, List<string> Args) WorkerCommand(WorkerRequest request) =>
@@ -91,7 +132,7 @@ public sealed partial class QueryRunner(IOptions<CasJobsOptions> options, ILogge
     public (string File, List<string> Args) SandboxCommand(WorkerRequest request, string program, IEnumerable<string> programArgs)
     {
         ArgumentNullException.ThrowIfNull(request);
-        var o = options.Value;
+        var o = _options.Value;
         if (!o.Sandbox)
         {
             return (program, programArgs.ToList());
@@ -129,12 +170,13 @@ public sealed partial class QueryRunner(IOptions<CasJobsOptions> options, ILogge
         return (o.BubblewrapPath, args);
     }
 
-    private static async Task<(List<ResultSet> Sets, List<long> Affected, string? Error)> ReadAsync(StreamReader output, CancellationToken cancellationToken)
+    private static async Task<(List<ResultSet> Sets, List<long> Affected, string? Error, bool Finished)> ReadAsync(StreamReader output, CancellationToken cancellationToken)
     {
         var sets = new List<ResultSet>();
         var affected = new List<long>();
         List<WorkerColumn>? columns = null;
         var rows = new List<JsonElement[]>();
+        string? error = null;
         string? line;
         while ((line = await output.ReadLineAsync(cancellationToken)) is not null)
         {
@@ -158,23 +200,14 @@ public sealed partial class QueryRunner(IOptions<CasJobsOptions> options, ILogge
                     affected.Add(root.GetProperty("count").GetInt64());
                     break;
                 case "error":
-                    return (sets, affected, root.GetProperty("message").GetString());
+                    error = root.GetProperty("message").GetString();
+                    break;
+                case "finished":
+                    return (sets, affected, error, true);
             }
         }
 
-        return (sets, affected, null);
-    }
-
-    private static void Kill(Process process)
-    {
-        try
-        {
-            process.Kill(entireProcessTree: true);
-        }
-        catch (InvalidOperationException)
-        {
-            // Already gone.
-        }
+        return (sets, affected, error, false);
     }
 
     [LoggerMessage(1300, LogLevel.Error, "Query worker exited with {ExitCode}: {Error}")]

@@ -20,7 +20,7 @@ public sealed record WorkerUpload(string Table, IReadOnlyList<string> Columns, I
 
 public sealed record WorkerStatement(string Sql, bool ReturnsRows);
 
-/// <summary>One line the worker writes back: a result set's columns, rows, its end, a statement done, or an error.</summary>
+/// <summary>One line the worker writes back: a result set's columns, rows, its end, a statement done, an error, or the request finished.</summary>
 public sealed record WorkerMessage(
     [property: JsonPropertyName("kind")] string Kind,
     [property: JsonPropertyName("statement")] int Statement,
@@ -48,20 +48,44 @@ public static class QueryWorker
         DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull,
     };
 
+    /// <summary>
+    /// Serves requests, one JSON line each, until stdin closes: after each it writes a "finished" line
+    /// and closes every database it opened, so an idle worker holds no lock on the user's MyDB. The
+    /// platform reuses a worker only for the same user and the same sandbox (see <see cref="QueryRunner"/>).
+    /// </summary>
     public static async Task<int> RunAsync(Stream input, Stream output)
     {
         ArgumentNullException.ThrowIfNull(input);
         ArgumentNullException.ThrowIfNull(output);
         await using var writer = new StreamWriter(output) { AutoFlush = false };
-        var request = await JsonSerializer.DeserializeAsync<WorkerRequest>(input, Json);
-        if (request is null)
+        using var reader = new StreamReader(input);
+        Warm();
+        string? line;
+        while ((line = await reader.ReadLineAsync()) is not null)
         {
-            await WriteAsync(writer, new WorkerMessage("error", -1, Message: "The worker got no request."));
-            return 2;
+            if (string.IsNullOrWhiteSpace(line))
+            {
+                continue;
+            }
+
+            var request = JsonSerializer.Deserialize<WorkerRequest>(line, Json);
+            if (request is null)
+            {
+                await WriteAsync(writer, new WorkerMessage("error", -1, Message: "The worker got no request."));
+                return 2;
+            }
+
+            // However the platform fares, a request never runs past its deadline: the process ends.
+            using var deadline = new Timer(_ => Environment.Exit(3), null, TimeSpan.FromSeconds(Math.Max(1, request.DeadlineSeconds)), Timeout.InfiniteTimeSpan);
+            await ServeAsync(request, writer);
+            await WriteAsync(writer, new WorkerMessage("finished", -1));
         }
 
-        // However the platform fares, a worker never outlives its deadline.
-        _ = Task.Delay(TimeSpan.FromSeconds(Math.Max(1, request.DeadlineSeconds))).ContinueWith(_ => Environment.Exit(3), TaskScheduler.Default);
+        return 0;
+    }
+
+    private static async Task ServeAsync(WorkerRequest request, StreamWriter writer)
+    {
         var index = 0;
         try
         {
@@ -75,17 +99,24 @@ public static class QueryWorker
             {
                 await RunStatementAsync(db, request, index, writer);
             }
-
-            return 0;
         }
         catch (DuckDBException e)
         {
             await WriteAsync(writer, new WorkerMessage("error", index, Message: e.Message));
-            return 1;
         }
-        finally
+    }
+
+    /// <summary>Loads DuckDB and compiles the query path before the first request arrives, so a fresh worker answers sooner.</summary>
+    private static void Warm()
+    {
+        using var db = new DuckDBConnection("Data Source=:memory:");
+        db.Open();
+        using var command = db.CreateCommand();
+        command.CommandText = "SELECT 42 AS answer, 'x' AS text";
+        using var rows = command.ExecuteReader();
+        while (rows.Read())
         {
-            await writer.FlushAsync();
+            _ = ToJsonValue(rows.GetValue(0));
         }
     }
 

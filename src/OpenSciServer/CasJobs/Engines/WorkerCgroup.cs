@@ -44,9 +44,8 @@ public sealed class WorkerCgroup : IAsyncDisposable
                 return Counter(events, "oom_kill") > 0;
             }
 
-            var control = File.ReadAllText(System.IO.Path.Combine(Path, "memory.oom_control"));
-            return Counter(control, "oom_kill") > 0
-                || long.Parse(File.ReadAllText(System.IO.Path.Combine(Path, "memory.failcnt")).Trim(), CultureInfo.InvariantCulture) > 0;
+            // v1 counts OOM kills since kernel 4.13 (memory.failcnt would also count page-cache reclaim, which is harmless).
+            return Counter(File.ReadAllText(System.IO.Path.Combine(Path, "memory.oom_control")), "oom_kill") > 0;
         }
         catch (IOException)
         {
