@@ -59,7 +59,7 @@ public sealed class QueryService(
         }
 
         var contextPath = await ContextPathAsync(caller, contextName, ct);
-        var statements = TSqlTranslator.Translate(sql).Statements.Select(s => new WorkerStatement(s.Sql, s.ReturnsRows)).ToList();
+        var statements = TSqlTranslator.Translate(sql).Statements.Select(s => new WorkerStatement(s.Sql, s.ReturnsRows, s.Line)).ToList();
         var o = options.Value;
         var request = new WorkerRequest(MyDbPath(caller), contextPath, o.MemoryLimit, o.Threads, o.QuickQueryMaxRows, statements);
         return await runner.RunAsync(request, o.QuickQueryTimeout, ct);

@@ -127,6 +127,22 @@ public abstract class CasJobsApiTests(PlatformFactory platform)
     }
 
     [Theory]
+    [InlineData("SELECT 1 AS a;\n\nSELECT TOP 2 id\nFROM erass_synthetic\nWHERE no_such_column > 1", "LINE 5:")]
+    [InlineData("\n\nSELECT id\nFROM erass_synthetic\nWHERE no_such_column > 1 LIMIT 2", "LINE 5:")]
+    [InlineData("SELECT id FROM erass_synthetic WHERE no_such_column > 1", "LINE 1:")]
+    public async Task QuickQuery_ErrorInALaterLine_NamesTheLineOfTheUsersText(string query, string line)
+    {
+        using var client = await NewUserAsync();
+
+        var response = await client.PostAsJsonAsync("/api/casjobs/contexts/Demo/query", new { query });
+
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        var detail = (await response.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("detail").GetString()!;
+        Assert.Contains("no_such_column", detail, StringComparison.Ordinal);
+        Assert.Contains(line, detail, StringComparison.Ordinal);
+    }
+
+    [Theory]
     [InlineData("", "empty")]
     [InlineData("SELECT * FROM read_csv('/etc/passwd')", "")]
     [InlineData("INSERT INTO erass_synthetic SELECT * FROM erass_synthetic", "")]

@@ -18,7 +18,8 @@ public sealed record WorkerRequest(
 /// <summary>Rows the platform parsed (a CSV upload) for the worker to store as a new MyDB table.</summary>
 public sealed record WorkerUpload(string Table, IReadOnlyList<string> Columns, IReadOnlyList<string> Types, IReadOnlyList<JsonElement[]> Rows);
 
-public sealed record WorkerStatement(string Sql, bool ReturnsRows);
+/// <summary>A statement to run; <paramref name="Line"/> is the line of the user's text it starts on.</summary>
+public sealed record WorkerStatement(string Sql, bool ReturnsRows, int Line = 1);
 
 /// <summary>One line the worker writes back: a result set's columns, rows, its end, a statement done, an error, or the request finished.</summary>
 public sealed record WorkerMessage(
@@ -102,9 +103,16 @@ public static class QueryWorker
         }
         catch (DuckDBException e)
         {
-            await WriteAsync(writer, new WorkerMessage("error", index, Message: e.Message));
+            var line = index < request.Statements.Count ? request.Statements[index].Line : 1;
+            await WriteAsync(writer, new WorkerMessage("error", index, Message: InUsersLines(e.Message, line)));
         }
     }
+
+    /// <summary>DuckDB counts lines from the statement's start; the user counts from the top of what they wrote.</summary>
+    internal static string InUsersLines(string message, int firstLine) =>
+        firstLine <= 1 ? message
+            : System.Text.RegularExpressions.Regex.Replace(message, @"(?m)^LINE (\d+):",
+                m => "LINE " + (int.Parse(m.Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture) + firstLine - 1).ToString(System.Globalization.CultureInfo.InvariantCulture) + ":");
 
     /// <summary>Loads DuckDB and compiles the query path before the first request arrives, so a fresh worker answers sooner.</summary>
     private static void Warm()

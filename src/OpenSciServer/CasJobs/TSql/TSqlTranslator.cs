@@ -3,8 +3,11 @@ using Microsoft.SqlServer.TransactSql.ScriptDom;
 
 namespace OpenSciServer.CasJobs.TSql;
 
-/// <summary>One statement ready for DuckDB, and the MyDB table it creates when it was a SELECT ... INTO.</summary>
-public sealed record TranslatedStatement(string Sql, string? IntoTable, bool ReturnsRows);
+/// <summary>
+/// One statement ready for DuckDB, the MyDB table it creates when it was a SELECT ... INTO, and the
+/// line of the user's text it starts on (so the engine's "LINE n" can be told in the user's lines).
+/// </summary>
+public sealed record TranslatedStatement(string Sql, string? IntoTable, bool ReturnsRows, int Line = 1);
 
 /// <summary>The statements of a query, and whether they were read as T-SQL (else passed on as DuckDB SQL).</summary>
 public sealed record Translation(IReadOnlyList<TranslatedStatement> Statements, bool ParsedAsTSql);
@@ -26,7 +29,8 @@ public static class TSqlTranslator
         var fragment = parser.Parse(new StringReader(sql), out var errors);
         if (errors.Count > 0 || fragment is not TSqlScript script)
         {
-            return new Translation([new TranslatedStatement(sql.Trim(), null, true)], false);
+            var leading = sql[..^sql.TrimStart().Length];
+            return new Translation([new TranslatedStatement(sql.Trim(), null, true, 1 + leading.Count(c => c == '\n'))], false);
         }
 
         var statements = new List<TranslatedStatement>();
@@ -95,7 +99,7 @@ public static class TSqlTranslator
         }
 
         var sql = CollapseBlanks(text.ToString());
-        return new TranslatedStatement(sql, into, statement is SelectStatement { Into: null });
+        return new TranslatedStatement(sql, into, statement is SelectStatement { Into: null }, statement.StartLine);
     }
 
     private static string Text(IList<TSqlParserToken> tokens, TSqlFragment fragment)
