@@ -33,7 +33,7 @@ public sealed class CasJobsOptions
 
     /// <summary>Idle query workers kept warm for their user's next query (each serves one user and one context only); 0 starts a new worker for every query.</summary>
     [Range(0, 256)]
-    public int WarmWorkers { get; set; } = 8;
+    public int WarmWorkers { get; set; } = 4;
 
     /// <summary>How long an idle warm worker waits for its next query before it is stopped.</summary>
     [Range(typeof(TimeSpan), "00:00:01", "1.00:00:00", ErrorMessage = "CasJobs:WarmWorkerIdleTime must be between 1 second and 1 day.")]

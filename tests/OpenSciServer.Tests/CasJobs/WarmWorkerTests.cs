@@ -9,7 +9,7 @@ using OpenSciServer.Infrastructure;
 
 namespace OpenSciServer.Tests.CasJobs;
 
-/// <summary>Warm workers: reused for the same user and context only, holding nothing between queries, stopped when idle too long.</summary>
+/// <summary>Warm workers: reused for the same user and context only, no session state between queries, out of the way of the user's other workers, stopped when idle too long.</summary>
 public sealed class WarmWorkerTests : IAsyncLifetime
 {
     private readonly string _dir = Directory.CreateDirectory(Path.Combine(Path.GetTempPath(), "oss-test-warm-" + Guid.NewGuid().ToString("N")[..8])).FullName;
@@ -60,15 +60,9 @@ public sealed class WarmWorkerTests : IAsyncLifetime
     }
 
     [Fact]
-    public async Task IdleWorker_HoldsNoLockOnMyDb_AndKeepsNoStateBetweenQueries()
+    public async Task WarmWorker_KeepsNoSessionStateBetweenQueries_ButKeepsMyDbTables()
     {
         await QueryAsync(_alice, "CREATE TEMP TABLE scratch AS SELECT 1 AS x; CREATE TABLE kept AS SELECT 7 AS x");
-
-        using (var other = new DuckDBConnection($"Data Source={_alice}"))
-        {
-            // Another process (here the test) may open MyDB read-write while the worker waits.
-            other.Open();
-        }
 
         var temp = await Assert.ThrowsAsync<PlatformException>(() => QueryAsync(_alice, "SELECT * FROM scratch"));
         var kept = await QueryAsync(_alice, "SELECT x FROM kept");
@@ -76,6 +70,43 @@ public sealed class WarmWorkerTests : IAsyncLifetime
         Assert.Contains("scratch", temp.Message, StringComparison.Ordinal);
         Assert.Equal(7, kept.ResultSets[0].Rows[0][0].GetInt64());
         Assert.Single(Workers(_alice));
+    }
+
+    [Fact]
+    public async Task AnotherWorkerOfTheSameUser_StopsTheIdleOneHoldingTheirMyDb()
+    {
+        await QueryAsync(_alice, "SELECT 1");
+        var idle = Assert.Single(Workers(_alice));
+
+        // Not reusable (as a long query is): a new worker, which needs the MyDB file the idle one holds.
+        var created = await _runner.RunAsync(Request(_alice, "CREATE TABLE fresh AS SELECT 5 AS x; SELECT x FROM fresh"), TimeSpan.FromSeconds(30), CancellationToken.None, reuse: false);
+
+        Assert.Equal(5, created.ResultSets[0].Rows[0][0].GetInt64());
+        Assert.DoesNotContain(idle, Workers(_alice));
+    }
+
+    [Fact]
+    public async Task ConcurrentQueriesOfTheSameUser_WaitForTheirMyDb_AndBothAnswer()
+    {
+        var slow = _runner.RunAsync(Request(_alice, "CREATE TABLE slow AS SELECT count(*) AS n FROM range(400000000)"), TimeSpan.FromSeconds(60), CancellationToken.None, reuse: false);
+        await Task.Delay(200);
+
+        var quick = await QueryAsync(_alice, "SELECT 42");
+        await slow;
+
+        Assert.Equal(42, quick.ResultSets[0].Rows[0][0].GetInt64());
+        Assert.Equal(400000000, (await QueryAsync(_alice, "SELECT n FROM slow")).ResultSets[0].Rows[0][0].GetInt64());
+    }
+
+    [Fact]
+    public async Task MyDbHeldByAnotherProcess_ForTheWholeLimit_SaysSo()
+    {
+        using var holder = new DuckDBConnection($"Data Source={_alice}");
+        holder.Open();
+
+        var error = await Assert.ThrowsAsync<PlatformException>(() => _runner.RunAsync(Request(_alice, "SELECT 1"), TimeSpan.FromSeconds(2), CancellationToken.None));
+
+        Assert.Contains("Your MyDB was in use by another of your queries", error.Message, StringComparison.Ordinal);
     }
 
     [Fact]

@@ -56,6 +56,24 @@ public static class DuckDbSandbox
         }
     }
 
+    /// <summary>
+    /// A further connection to a database <see cref="Open"/> opened and still holds: it shares the
+    /// instance (its attached context, locked configuration and buffer pool, so what one query read
+    /// stays cached for the next), but has its own session (temporary tables, search path).
+    /// </summary>
+    public static DuckDBConnection Connect(string myDbPath, string? contextPath)
+    {
+        var connection = new DuckDBConnection($"Data Source={myDbPath}");
+        connection.Open();
+        if (contextPath is not null)
+        {
+            var myDb = System.IO.Path.GetFileNameWithoutExtension(myDbPath);
+            Execute(connection, $"SET search_path = '{ContextAlias},{Quote(myDb)}'");
+        }
+
+        return connection;
+    }
+
     private static void Execute(DuckDBConnection connection, string sql)
     {
         using var command = connection.CreateCommand();

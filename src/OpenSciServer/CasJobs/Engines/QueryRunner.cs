@@ -47,9 +47,13 @@ public sealed partial class QueryRunner : IAsyncDisposable
         var line = JsonSerializer.Serialize(request, QueryWorker.Json);
         using var limit = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         limit.CancelAfter(timeout);
+        var owner = Path.GetDirectoryName(Path.GetFullPath(request.MyDbPath)) ?? "";
         var warm = reuse ? _pool.TryTake(WorkerProcess.KeyOf(file, args, memory)) : null;
-        var worker = warm ?? WorkerProcess.Start(file, args, memory);
+        // The user's other idle workers hold their MyDB open: stop them before this one needs it.
+        await _pool.EvictAsync(owner);
+        var worker = warm ?? WorkerProcess.Start(file, args, memory, owner);
         var keep = false;
+        var waitedForMyDb = false;
         try
         {
             try
@@ -61,12 +65,24 @@ public sealed partial class QueryRunner : IAsyncDisposable
             {
                 // The warm worker had gone (killed, recycled): start a fresh one.
                 await worker.DisposeAsync();
-                worker = WorkerProcess.Start(file, args, memory);
+                worker = WorkerProcess.Start(file, args, memory, owner);
                 await worker.Input.WriteLineAsync(line.AsMemory(), limit.Token);
                 await worker.Input.FlushAsync(limit.Token);
             }
 
             var outcome = await ReadAsync(worker.Output, limit.Token);
+            while (outcome.Finished && outcome.Error is { } busy && IsMyDbBusy(busy))
+            {
+                // Another process of the same user has their MyDB open (a running query, or an idle
+                // worker that came back meanwhile): wait for it, within this request's time limit.
+                waitedForMyDb = true;
+                await _pool.EvictAsync(owner);
+                await Task.Delay(TimeSpan.FromMilliseconds(100), limit.Token);
+                await worker.Input.WriteLineAsync(line.AsMemory(), limit.Token);
+                await worker.Input.FlushAsync(limit.Token);
+                outcome = await ReadAsync(worker.Output, limit.Token);
+            }
+
             if (outcome.Finished)
             {
                 worker.Served++;
@@ -102,8 +118,9 @@ public sealed partial class QueryRunner : IAsyncDisposable
                 throw;
             }
 
-            throw new PlatformException(ProblemKind.Invalid,
-                $"The query ran longer than its limit of {timeout.TotalSeconds:0} s and was stopped. Submit it as a long query, or narrow it.", "query");
+            throw new PlatformException(ProblemKind.Invalid, waitedForMyDb
+                ? $"Your MyDB was in use by another of your queries for the whole time limit of {timeout.TotalSeconds:0} s, so this query did not run. Try again when that query has finished."
+                : $"The query ran longer than its limit of {timeout.TotalSeconds:0} s and was stopped. Submit it as a long query, or narrow it.", "query");
         }
         finally
         {
@@ -119,6 +136,9 @@ public sealed partial class QueryRunner : IAsyncDisposable
     }
 
     public ValueTask DisposeAsync() => _pool.DisposeAsync();
+
+    /// <summary>DuckDB's answer when another process holds the database file (one writer per file).</summary>
+    private static bool IsMyDbBusy(string error) => error.Contains("Could not set lock on file", StringComparison.Ordinal);
 
     /// <summary>The command that starts a worker, sandboxed as configured. Exposed so tests can probe the sandbox itself.</summary>
     public (string File, List<string> Args) WorkerCommand(WorkerRequest request) =>

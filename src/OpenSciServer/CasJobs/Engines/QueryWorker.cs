@@ -50,9 +50,10 @@ public static class QueryWorker
     };
 
     /// <summary>
-    /// Serves requests, one JSON line each, until stdin closes: after each it writes a "finished" line
-    /// and closes every database it opened, so an idle worker holds no lock on the user's MyDB. The
-    /// platform reuses a worker only for the same user and the same sandbox (see <see cref="QueryRunner"/>).
+    /// Serves requests, one JSON line each, until stdin closes, writing a "finished" line after each.
+    /// It keeps its database instance open between requests with the same set-up (so an idle worker
+    /// holds its user's MyDB: the platform stops the user's idle workers before another process of
+    /// theirs needs the file). The platform reuses a worker only for the same user and sandbox.
     /// </summary>
     public static async Task<int> RunAsync(Stream input, Stream output)
     {
@@ -60,6 +61,7 @@ public static class QueryWorker
         ArgumentNullException.ThrowIfNull(output);
         await using var writer = new StreamWriter(output) { AutoFlush = false };
         using var reader = new StreamReader(input);
+        using var kept = new KeptInstance();
         Warm();
         string? line;
         while ((line = await reader.ReadLineAsync()) is not null)
@@ -78,19 +80,29 @@ public static class QueryWorker
 
             // However the platform fares, a request never runs past its deadline: the process ends.
             using var deadline = new Timer(_ => Environment.Exit(3), null, TimeSpan.FromSeconds(Math.Max(1, request.DeadlineSeconds)), Timeout.InfiniteTimeSpan);
-            await ServeAsync(request, writer);
+            await ServeAsync(request, kept, writer);
             await WriteAsync(writer, new WorkerMessage("finished", -1));
         }
 
         return 0;
     }
 
-    private static async Task ServeAsync(WorkerRequest request, StreamWriter writer)
+    private static async Task ServeAsync(WorkerRequest request, KeptInstance kept, StreamWriter writer)
     {
         var index = 0;
         try
         {
-            using var db = DuckDbSandbox.Open(request.MyDbPath, request.ContextPath, new DuckDbLimits(request.MemoryLimit, request.Threads));
+            // One instance per set-up, kept while requests keep it: the catalogue's blocks stay in
+            // DuckDB's buffer pool. Each request gets its own connection (own temporary tables).
+            var setup = string.Join('\n', request.MyDbPath, request.ContextPath, request.MemoryLimit, request.Threads);
+            if (kept.Setup != setup)
+            {
+                kept.Close();
+                kept.Keeper = DuckDbSandbox.Open(request.MyDbPath, request.ContextPath, new DuckDbLimits(request.MemoryLimit, request.Threads));
+                kept.Setup = setup;
+            }
+
+            using var db = DuckDbSandbox.Connect(request.MyDbPath, request.ContextPath);
             if (request.Upload is { } upload)
             {
                 await StoreUploadAsync(db, upload, writer);
@@ -103,6 +115,12 @@ public static class QueryWorker
         }
         catch (DuckDBException e)
         {
+            if (e.Message.Contains("FATAL", StringComparison.Ordinal) || e.Message.Contains("invalidated", StringComparison.Ordinal))
+            {
+                // The instance cannot serve again; the next request opens a new one.
+                kept.Close();
+            }
+
             var line = index < request.Statements.Count ? request.Statements[index].Line : 1;
             await WriteAsync(writer, new WorkerMessage("error", index, Message: InUsersLines(e.Message, line)));
         }
@@ -226,5 +244,22 @@ public static class QueryWorker
     {
         await writer.WriteLineAsync(JsonSerializer.Serialize(message, Json));
         await writer.FlushAsync();
+    }
+
+    /// <summary>The database instance kept between requests with the same set-up (MyDB, context, limits), and that set-up.</summary>
+    private sealed class KeptInstance : IDisposable
+    {
+        public string? Setup { get; set; }
+
+        public DuckDBConnection? Keeper { get; set; }
+
+        public void Close()
+        {
+            Keeper?.Dispose();
+            Keeper = null;
+            Setup = null;
+        }
+
+        public void Dispose() => Close();
     }
 }

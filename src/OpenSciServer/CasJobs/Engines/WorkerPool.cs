@@ -3,8 +3,9 @@ namespace OpenSciServer.CasJobs.Engines;
 /// <summary>
 /// Idle query workers kept warm for their next request. A worker is handed out again only for a
 /// request with exactly the same sandbox (the same user's MyDB folder, the same context, the same
-/// limits), so no worker ever serves two users; idle workers hold no database open. The oldest go
-/// first when the pool is full, and any idle longer than the lifetime is stopped.
+/// limits), so no worker ever serves two users. An idle worker keeps its database open (the catalogue
+/// stays cached), so the runner evicts a user's idle workers before another worker of theirs starts.
+/// The oldest go first when the pool is full, and any idle longer than the lifetime is stopped.
 /// </summary>
 internal sealed class WorkerPool : IAsyncDisposable
 {
@@ -55,6 +56,28 @@ internal sealed class WorkerPool : IAsyncDisposable
         }
 
         return null;
+    }
+
+    /// <summary>
+    /// Stops the idle workers that hold <paramref name="owner"/>'s MyDB (an idle worker keeps its
+    /// database open), and returns once they are gone, so another process may open the file.
+    /// </summary>
+    public async Task EvictAsync(string owner)
+    {
+        List<WorkerProcess> evicted;
+        lock (_idle)
+        {
+            evicted = _idle.Where(w => w.Owner == owner).ToList();
+            foreach (var worker in evicted)
+            {
+                _idle.Remove(worker);
+            }
+        }
+
+        foreach (var worker in evicted)
+        {
+            await worker.DisposeAsync();
+        }
     }
 
     /// <summary>Keeps a worker that finished its request cleanly for the next one, or stops it.</summary>

@@ -16,16 +16,20 @@ internal sealed class WorkerProcess : IAsyncDisposable
     private readonly StringBuilder _stderr = new();
     private readonly Task _stderrPump;
 
-    private WorkerProcess(Process process, WorkerCgroup? cgroup, string key)
+    private WorkerProcess(Process process, WorkerCgroup? cgroup, string key, string owner)
     {
         _process = process;
         _cgroup = cgroup;
         Key = key;
+        Owner = owner;
         _stderrPump = PumpStderrAsync();
     }
 
     /// <summary>The exact sandbox command and memory limit: a worker serves again only a request with the same key.</summary>
     public string Key { get; }
+
+    /// <summary>Whose MyDB it opens: the MyDB folder.</summary>
+    public string Owner { get; }
 
     public int Id => _process.Id;
 
@@ -49,7 +53,7 @@ internal sealed class WorkerProcess : IAsyncDisposable
     public static string KeyOf(string file, IReadOnlyList<string> args, long memoryBytes) =>
         string.Join('\0', args.Prepend(file)) + "\0" + memoryBytes.ToString(System.Globalization.CultureInfo.InvariantCulture);
 
-    public static WorkerProcess Start(string file, IReadOnlyList<string> args, long memoryBytes)
+    public static WorkerProcess Start(string file, IReadOnlyList<string> args, long memoryBytes, string owner)
     {
         var key = KeyOf(file, args, memoryBytes);
         var cgroup = WorkerCgroups.TryCreate(memoryBytes);
@@ -63,7 +67,7 @@ internal sealed class WorkerProcess : IAsyncDisposable
             StandardInputEncoding = new UTF8Encoding(false),
         };
         var process = Process.Start(psi) ?? throw new InvalidOperationException("The query worker could not be started.");
-        return new WorkerProcess(process, cgroup, key);
+        return new WorkerProcess(process, cgroup, key, owner);
     }
 
     public Task WaitForExitAsync(CancellationToken cancellationToken) => _process.WaitForExitAsync(cancellationToken);
