@@ -554,13 +554,6 @@ function main(page) {
 
   // ---------------------------------------------------------------- downloads
 
-  const fileName = (disposition, fallback) => {
-    const star = /filename\*=UTF-8''([^;]+)/i.exec(disposition || '');
-    if (star) { try { return decodeURIComponent(star[1]); } catch { /* the plain name below */ } }
-    const plain = /filename="?([^";]+)"?/i.exec(disposition || '');
-    return plain ? plain[1] : fallback;
-  };
-
   const saveBlob = (blob, name) => {
     const url = URL.createObjectURL(blob);
     const link = h('a', { href: url, download: name, hidden: true });
@@ -580,7 +573,7 @@ function main(page) {
       button.replaceChildren(h('span', { class: 'spinner-border spinner-border-sm me-1', 'aria-hidden': 'true' }), label);
       try {
         const response = await call('POST', `contexts/${enc(state.ran.context)}/query?format=${format.key}`, { query: state.ran.query }, { raw: true });
-        saveBlob(await response.blob(), format.key === 'csv' || format.key === 'votable' ? format.file : fileName(response.headers.get('Content-Disposition'), format.file));
+        saveBlob(await response.blob(), format.file);
       } catch (error) {
         showRunError(`${format.label}: ${error.message}`);
       } finally {
@@ -657,7 +650,13 @@ function main(page) {
     const nice = (norm < 1.5 ? 1 : norm < 3 ? 2 : norm < 7 ? 5 : 10) * magnitude;
     const step = integer ? Math.max(1, Math.round(nice)) : nice;
     const ticks = [];
-    for (let v = Math.ceil(min / step) * step; v <= max + step * 1e-9; v += step) { ticks.push(Math.abs(v) < step * 1e-9 ? 0 : v); }
+    // Counted, not summed: a step below the values' precision must not loop for ever.
+    const first = Math.ceil(min / step);
+    for (let i = 0; i < 50; i += 1) {
+      const v = (first + i) * step;
+      if (v > max + (step * 1e-9)) { break; }
+      ticks.push(Math.abs(v) < step * 1e-9 ? 0 : v);
+    }
     return { ticks, step };
   };
 
@@ -1012,7 +1011,7 @@ function main(page) {
     button.disabled = true;
     show(jobsError, false);
     try {
-      await call('POST', `jobs/${enc(job.id)}/${action}`, {});
+      await call('POST', `jobs/${enc(job.id)}/${action}`);
     } catch (error) {
       jobsError.textContent = error.message;
       show(jobsError, true);
@@ -1213,16 +1212,18 @@ function main(page) {
       const chosen = FORMATS.find((f) => f.key === format.value);
       path.value = path.value.replace(/\.(csv|fits|vot|parquet)$/i, `.${chosen.ext}`);
     });
-    const form = h('form', { class: 'd-flex flex-wrap gap-2 align-items-start' },
+    const overwrite = h('input', { id: `${id}-overwrite`, type: 'checkbox', class: 'form-check-input', 'data-testid': 'mydb-export-overwrite' });
+    const form = h('form', {},
       h('label', { for: id, class: 'visually-hidden', text: 'Path of the file in a volume' }),
-      h('div', { class: 'flex-grow-1 min-w-0' }, path, h('div', { class: 'form-text', text: 'A path in one of your volumes, such as Storage/you/persistent/results/table.fits.' })),
-      format,
-      h('button', { type: 'submit', class: 'btn btn-outline-primary btn-sm', 'data-testid': 'mydb-export' }, icon('box-arrow-up-right', 'me-1'), 'Export'));
+      h('div', { class: 'd-flex gap-2' }, path, format,
+        h('button', { type: 'submit', class: 'btn btn-outline-primary btn-sm text-nowrap', 'data-testid': 'mydb-export' }, icon('box-arrow-up-right', 'me-1'), 'Export')),
+      h('div', { class: 'form-text', text: 'A path in one of your volumes, such as Storage/you/persistent/results/table.fits.' }),
+      h('div', { class: 'form-check' }, overwrite, h('label', { class: 'form-check-label small', for: `${id}-overwrite`, text: 'Replace a file of that name' })));
     form.addEventListener('submit', async (event) => {
       event.preventDefault();
       show(mydbError, false);
       try {
-        const written = await call('POST', `${tablePath(name)}/export`, { path: path.value.trim(), format: format.value });
+        const written = await call('POST', `${tablePath(name)}/export`, { path: path.value.trim(), format: format.value, overwrite: overwrite.checked });
         mydbSay(`Exported ${name} to ${written.path} (${bytes(written.bytes)}).`);
       } catch (error) {
         mydbFail(error.message);
