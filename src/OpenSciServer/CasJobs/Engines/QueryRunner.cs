@@ -8,7 +8,10 @@ namespace OpenSciServer.CasJobs.Engines;
 /// <summary>One result set of a query: its columns and the rows that came back (up to the row limit).</summary>
 public sealed record ResultSet(IReadOnlyList<WorkerColumn> Columns, IReadOnlyList<JsonElement[]> Rows, bool Truncated);
 
-public sealed record QueryOutcome(IReadOnlyList<ResultSet> ResultSets, IReadOnlyList<long> Affected);
+public sealed record QueryOutcome(IReadOnlyList<ResultSet> ResultSets, IReadOnlyList<long> Affected, LongQueryResult? Job = null);
+
+/// <summary>What a long query's worker reports at its commit: the MyDB table it created, if any, and the rows.</summary>
+public sealed record LongQueryResult(string? CreatedTable, long Rows);
 
 /// <summary>
 /// Runs user SQL in a separate worker process (this binary, <c>query-worker</c>), inside bubblewrap:
@@ -18,7 +21,11 @@ public sealed record QueryOutcome(IReadOnlyList<ResultSet> ResultSets, IReadOnly
 /// </summary>
 public sealed partial class QueryRunner(IOptions<CasJobsOptions> options, ILogger<QueryRunner> logger)
 {
-    public async Task<QueryOutcome> RunAsync(WorkerRequest request, TimeSpan timeout, CancellationToken cancellationToken)
+    public Task<QueryOutcome> RunAsync(WorkerRequest request, TimeSpan timeout, CancellationToken cancellationToken) =>
+        RunAsync(request, timeout, started: null, cancellationToken);
+
+    /// <param name="started">Told the worker's process id as soon as it runs (a long query records it, to stop an orphan after a crash).</param>
+    public async Task<QueryOutcome> RunAsync(WorkerRequest request, TimeSpan timeout, Func<int, Task>? started, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(request);
         var (file, args) = WorkerCommand(request);
@@ -35,6 +42,11 @@ public sealed partial class QueryRunner(IOptions<CasJobsOptions> options, ILogge
         var stderr = process.StandardError.ReadToEndAsync(CancellationToken.None);
         try
         {
+            if (started is not null)
+            {
+                await started(process.Id);
+            }
+
             // The worker's own deadline is a little later than ours: ours reports, its ends orphans.
             request = request with { DeadlineSeconds = (int)Math.Ceiling(timeout.TotalSeconds) + 5 };
             await JsonSerializer.SerializeAsync(process.StandardInput.BaseStream, request, QueryWorker.Json, limit.Token);
@@ -52,7 +64,7 @@ public sealed partial class QueryRunner(IOptions<CasJobsOptions> options, ILogge
                 throw new InvalidOperationException($"The query worker failed (exit {process.ExitCode}).");
             }
 
-            return new QueryOutcome(outcome.Sets, outcome.Affected);
+            return new QueryOutcome(outcome.Sets, outcome.Affected, outcome.Job);
         }
         catch (OperationCanceledException)
         {
@@ -117,8 +129,9 @@ public sealed partial class QueryRunner(IOptions<CasJobsOptions> options, ILogge
         return (o.BubblewrapPath, args);
     }
 
-    private static async Task<(List<ResultSet> Sets, List<long> Affected, string? Error)> ReadAsync(StreamReader output, CancellationToken cancellationToken)
+    private static async Task<(List<ResultSet> Sets, List<long> Affected, string? Error, LongQueryResult? Job)> ReadAsync(StreamReader output, CancellationToken cancellationToken)
     {
+        LongQueryResult? job = null;
         var sets = new List<ResultSet>();
         var affected = new List<long>();
         List<WorkerColumn>? columns = null;
@@ -145,12 +158,15 @@ public sealed partial class QueryRunner(IOptions<CasJobsOptions> options, ILogge
                 case "done":
                     affected.Add(root.GetProperty("count").GetInt64());
                     break;
+                case "job":
+                    job = new LongQueryResult(root.TryGetProperty("table", out var table) ? table.GetString() : null, root.GetProperty("count").GetInt64());
+                    break;
                 case "error":
-                    return (sets, affected, root.GetProperty("message").GetString());
+                    return (sets, affected, root.GetProperty("message").GetString(), job);
             }
         }
 
-        return (sets, affected, null);
+        return (sets, affected, null, job);
     }
 
     private static void Kill(Process process)

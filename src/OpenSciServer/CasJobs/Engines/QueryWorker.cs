@@ -13,7 +13,9 @@ public sealed record WorkerRequest(
     long MaxRows,
     IReadOnlyList<WorkerStatement> Statements,
     int DeadlineSeconds = 3600,
-    WorkerUpload? Upload = null);
+    WorkerUpload? Upload = null,
+    WorkerMyDb? MyDb = null,
+    WorkerJob? Job = null);
 
 /// <summary>Rows the platform parsed (a CSV upload) for the worker to store as a new MyDB table.</summary>
 public sealed record WorkerUpload(string Table, IReadOnlyList<string> Columns, IReadOnlyList<string> Types, IReadOnlyList<JsonElement[]> Rows);
@@ -28,7 +30,8 @@ public sealed record WorkerMessage(
     [property: JsonPropertyName("rows")] IReadOnlyList<object?[]>? Rows = null,
     [property: JsonPropertyName("count")] long? Count = null,
     [property: JsonPropertyName("truncated")] bool? Truncated = null,
-    [property: JsonPropertyName("message")] string? Message = null);
+    [property: JsonPropertyName("message")] string? Message = null,
+    [property: JsonPropertyName("table")] string? Table = null);
 
 public sealed record WorkerColumn([property: JsonPropertyName("name")] string Name, [property: JsonPropertyName("type")] string Type);
 
@@ -63,33 +66,56 @@ public static class QueryWorker
         // However the platform fares, a worker never outlives its deadline.
         _ = Task.Delay(TimeSpan.FromSeconds(Math.Max(1, request.DeadlineSeconds))).ContinueWith(_ => Environment.Exit(3), TaskScheduler.Default);
         var index = 0;
+        WorkerSession? session = null;
         try
         {
-            using var db = DuckDbSandbox.Open(request.MyDbPath, request.ContextPath, new DuckDbLimits(request.MemoryLimit, request.Threads));
+            // MyDB may be held by another process (a running long query): WorkerSession waits, reads or does without.
+            session = await WorkerSession.OpenAsync(request);
+            var db = session.Connection;
             if (request.Upload is { } upload)
             {
                 await StoreUploadAsync(db, upload, writer);
             }
 
+            var job = request.Job is { } j ? await LongQueryTransaction.BeginAsync(session, j, writer) : null;
+            if (job is { AlreadyDone: true })
+            {
+                return 0;
+            }
+
+            long last = 0;
             for (; index < request.Statements.Count; index++)
             {
-                await RunStatementAsync(db, request, index, writer);
+                last = await RunStatementAsync(db, request, index, writer);
+            }
+
+            session.CheckNothingCreatedWithoutMyDb();
+            if (job is not null)
+            {
+                await job.CommitAsync(last, writer);
             }
 
             return 0;
         }
-        catch (DuckDBException e)
+        catch (WorkerRefusalException e)
         {
             await WriteAsync(writer, new WorkerMessage("error", index, Message: e.Message));
             return 1;
         }
+        catch (DuckDBException e)
+        {
+            await WriteAsync(writer, new WorkerMessage("error", index, Message: session?.Explain(e.Message) ?? e.Message));
+            return 1;
+        }
         finally
         {
+            session?.Dispose();
             await writer.FlushAsync();
         }
     }
 
-    private static async Task RunStatementAsync(DuckDBConnection db, WorkerRequest request, int index, StreamWriter writer)
+    /// <summary>Runs one statement; returns the rows it affected or returned (all of them for a long query, past MaxRows).</summary>
+    private static async Task<long> RunStatementAsync(DuckDBConnection db, WorkerRequest request, int index, StreamWriter writer)
     {
         var statement = request.Statements[index];
         using var command = db.CreateCommand();
@@ -98,7 +124,7 @@ public static class QueryWorker
         {
             var affected = command.ExecuteNonQuery();
             await WriteAsync(writer, new WorkerMessage("done", index, Count: affected));
-            return;
+            return affected;
         }
 
         using var reader = command.ExecuteReader();
@@ -106,13 +132,20 @@ public static class QueryWorker
         await WriteAsync(writer, new WorkerMessage("columns", index, Columns: columns));
         var rows = new List<object?[]>(Batch);
         long count = 0;
+        long total = 0;
         var truncated = false;
         while (reader.Read())
         {
+            total++;
             if (count >= request.MaxRows)
             {
                 truncated = true;
-                break;
+                if (request.Job is null)
+                {
+                    break;
+                }
+
+                continue; // a long query counts every row it returns, and sends only the first ones
             }
 
             var row = new object?[reader.FieldCount];
@@ -136,6 +169,7 @@ public static class QueryWorker
         }
 
         await WriteAsync(writer, new WorkerMessage("end", index, Count: count, Truncated: truncated));
+        return total;
     }
 
     private static async Task StoreUploadAsync(DuckDBConnection db, WorkerUpload upload, StreamWriter writer)
@@ -183,7 +217,7 @@ public static class QueryWorker
         _ => Convert.ToString(value, System.Globalization.CultureInfo.InvariantCulture),
     };
 
-    private static async Task WriteAsync(StreamWriter writer, WorkerMessage message)
+    internal static async Task WriteAsync(StreamWriter writer, WorkerMessage message)
     {
         await writer.WriteLineAsync(JsonSerializer.Serialize(message, Json));
         await writer.FlushAsync();
