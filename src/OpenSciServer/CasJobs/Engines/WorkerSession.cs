@@ -57,14 +57,18 @@ internal sealed class WorkerSession : IDisposable
 
     private readonly string? _holder;
 
-    private WorkerSession(DuckDBConnection connection, MyDbMode mode, string? holder)
+    private WorkerSession(DuckDBConnection connection, MyDbMode mode, string? holder, bool inMemory = false)
     {
         Connection = connection;
         Mode = mode;
         _holder = holder;
+        MainCatalog = inMemory ? "memory" : DuckDbSandbox.MyDbCatalog;
     }
 
     public DuckDBConnection Connection { get; }
+
+    /// <summary>The catalog new tables go to: mydb, or "memory" when the worker runs without MyDB.</summary>
+    public string MainCatalog { get; }
 
     public MyDbMode Mode { get; }
 
@@ -78,7 +82,7 @@ internal sealed class WorkerSession : IDisposable
         if (policy.ReadOnly && !File.Exists(request.MyDbPath))
         {
             // Nothing to read yet; opening read-only needs an existing file.
-            return new WorkerSession(DuckDbSandbox.Open(DuckDbSandbox.InMemory, request.ContextPath, limits), MyDbMode.ReadOnly, null);
+            return new WorkerSession(DuckDbSandbox.Open(DuckDbSandbox.InMemory, request.ContextPath, limits), MyDbMode.ReadOnly, null, inMemory: true);
         }
 
         var started = Stopwatch.GetTimestamp();
@@ -115,7 +119,7 @@ internal sealed class WorkerSession : IDisposable
 
             if (request.ContextPath is not null)
             {
-                return new WorkerSession(DuckDbSandbox.Open(DuckDbSandbox.InMemory, request.ContextPath, limits), MyDbMode.Without, holder);
+                return new WorkerSession(DuckDbSandbox.Open(DuckDbSandbox.InMemory, request.ContextPath, limits), MyDbMode.Without, holder, inMemory: true);
             }
         }
 
@@ -213,10 +217,10 @@ internal sealed class LongQueryTransaction
     {
         var db = session.Connection;
         var marker = $"Created by long query job {job.Id}";
-        var tables = Tables(db);
+        var tables = Tables(session);
         if (tables.FirstOrDefault(t => t.Comment == marker) is { } done)
         {
-            await QueryWorker.WriteAsync(writer, new WorkerMessage("job", -1, Count: Count(db, done), Table: done.Name));
+            await QueryWorker.WriteAsync(writer, new WorkerMessage("job", -1, Count: Count(session, done), Table: done.Name));
             return new LongQueryTransaction(session, marker, [], alreadyDone: true);
         }
 
@@ -228,12 +232,12 @@ internal sealed class LongQueryTransaction
     public async Task CommitAsync(long lastCount, StreamWriter writer)
     {
         var db = _session.Connection;
-        var created = Tables(db).Where(t => !_before.Contains(t.Oid)).OrderBy(t => t.Oid).LastOrDefault();
+        var created = Tables(_session).Where(t => !_before.Contains(t.Oid)).OrderBy(t => t.Oid).LastOrDefault();
         long rows = lastCount;
         if (created is not null)
         {
-            WorkerSession.Execute(db, $"COMMENT ON TABLE {Quote(created.Schema)}.{Quote(created.Name)} IS '{_marker}'");
-            rows = Count(db, created);
+            WorkerSession.Execute(db, $"COMMENT ON TABLE {Quote(_session.MainCatalog)}.{Quote(created.Schema)}.{Quote(created.Name)} IS '{_marker}'");
+            rows = Count(_session, created);
         }
 
         WorkerSession.Execute(db, "COMMIT");
@@ -242,10 +246,11 @@ internal sealed class LongQueryTransaction
 
     private sealed record Table(string Schema, string Name, long Oid, string? Comment);
 
-    private static List<Table> Tables(DuckDBConnection db)
+    private static List<Table> Tables(WorkerSession session)
     {
-        using var command = db.CreateCommand();
-        command.CommandText = "SELECT schema_name, table_name, table_oid, comment FROM duckdb_tables() WHERE database_name = current_database() AND NOT temporary";
+        // Not current_database(): in a catalog context that is the catalog (first on the search path).
+        using var command = session.Connection.CreateCommand();
+        command.CommandText = $"SELECT schema_name, table_name, table_oid, comment FROM duckdb_tables() WHERE database_name = '{session.MainCatalog}' AND NOT temporary";
         using var reader = command.ExecuteReader();
         var tables = new List<Table>();
         while (reader.Read())
@@ -256,8 +261,8 @@ internal sealed class LongQueryTransaction
         return tables;
     }
 
-    private static long Count(DuckDBConnection db, Table table) =>
-        Convert.ToInt64(WorkerSession.Scalar(db, $"SELECT count(*) FROM {Quote(table.Schema)}.{Quote(table.Name)}"), System.Globalization.CultureInfo.InvariantCulture);
+    private static long Count(WorkerSession session, Table table) =>
+        Convert.ToInt64(WorkerSession.Scalar(session.Connection, $"SELECT count(*) FROM {Quote(session.MainCatalog)}.{Quote(table.Schema)}.{Quote(table.Name)}"), System.Globalization.CultureInfo.InvariantCulture);
 
     private static string Quote(string name) => "\"" + name.Replace("\"", "\"\"", StringComparison.Ordinal) + "\"";
 }
