@@ -85,6 +85,7 @@ internal sealed class WorkerSession : IDisposable
             return new WorkerSession(DuckDbSandbox.Open(DuckDbSandbox.InMemory, request.ContextPath, limits), MyDbMode.ReadOnly, null, inMemory: true);
         }
 
+        var quick = !policy.ReadOnly && request.Job is null && request.Upload is null;
         var started = Stopwatch.GetTimestamp();
         while (true)
         {
@@ -95,7 +96,8 @@ internal sealed class WorkerSession : IDisposable
             }
             catch (DuckDBException e) when (IsLocked(e))
             {
-                if (Stopwatch.GetElapsedTime(started).TotalSeconds >= policy.WaitSeconds)
+                // Another quick query lets go within moments; a long query (named in the holder file) does not.
+                if (Stopwatch.GetElapsedTime(started).TotalSeconds >= policy.WaitSeconds || (quick && ReadHolder(request.MyDbPath) is not null))
                 {
                     break;
                 }
@@ -105,7 +107,6 @@ internal sealed class WorkerSession : IDisposable
         }
 
         var holder = ReadHolder(request.MyDbPath);
-        var quick = !policy.ReadOnly && request.Job is null && request.Upload is null;
         if (quick)
         {
             try
