@@ -197,53 +197,50 @@ public sealed partial class QueryJobQueue(
     private async Task StartReadyJobsAsync(CancellationToken ct)
     {
         var o = options.Value;
-        if (_running.Count >= o.LongQueriesTotal)
-        {
-            return;
-        }
-
         await using var scope = scopes.CreateAsyncScope();
         var db = scope.ServiceProvider.GetRequiredService<PlatformDbContext>();
-        var ready = await db.Set<QueryJob>().AsNoTracking().Where(j => j.Status == QueryJobStatus.Ready)
-            .OrderBy(j => j.Id).Take(1000).ToListAsync(ct);
-        var waiting = new HashSet<Guid>();
-        foreach (var job in ready)
+        var startedAny = true;
+        while (startedAny && _running.Count < o.LongQueriesTotal)
         {
-            if (_running.Count >= o.LongQueriesTotal)
+            startedAny = false;
+            // A user's jobs start in the order they were submitted, so only each user's oldest queued job may
+            // start next; among users, the one queued longest goes first.
+            var heads = await db.Set<QueryJob>().Where(j => j.Status == QueryJobStatus.Ready)
+                .GroupBy(j => j.UserId).Select(g => g.Min(j => j.Id)).ToListAsync(ct);
+            var candidates = await db.Set<QueryJob>().AsNoTracking().Where(j => heads.Contains(j.Id)).OrderBy(j => j.Id).ToListAsync(ct);
+            foreach (var job in candidates)
             {
-                break;
-            }
+                if (_running.Count >= o.LongQueriesTotal)
+                {
+                    break;
+                }
 
-            if (waiting.Contains(job.UserId))
-            {
-                continue; // a user's jobs start in the order they were submitted
-            }
+                var mine = _running.Values.Where(r => r.UserId == job.UserId).ToList();
+                var writes = QueryJobSql.WritesMyDb(job.Query);
+                if (mine.Count >= o.LongQueriesPerUser || mine.Any(r => r.Writes) || (writes && mine.Count > 0))
+                {
+                    continue;
+                }
 
-            var mine = _running.Values.Where(r => r.UserId == job.UserId).ToList();
-            var writes = QueryJobSql.WritesMyDb(job.Query);
-            if (mine.Count >= o.LongQueriesPerUser || mine.Any(r => r.Writes) || (writes && mine.Count > 0))
-            {
-                waiting.Add(job.UserId);
-                continue;
-            }
+                // In the table before the row says Started, so a cancel always finds the worker to kill.
+                var running = new RunningJob(job.Id, job.UserId, writes, _stopping);
+                _running[job.Id] = running;
+                var now = time.GetUtcNow();
+                var claimed = await db.Set<QueryJob>().Where(j => j.Id == job.Id && j.Status == QueryJobStatus.Ready).ExecuteUpdateAsync(s => s
+                    .SetProperty(j => j.Status, QueryJobStatus.Started)
+                    .SetProperty(j => j.StartedAt, now)
+                    .SetProperty(j => j.Attempts, j => j.Attempts + 1)
+                    .SetProperty(j => j.WorkerPid, (int?)null), ct);
+                if (claimed == 0)
+                {
+                    _running.TryRemove(job.Id, out _);
+                    running.Dispose();
+                    continue; // canceled meanwhile
+                }
 
-            // In the table before the row says Started, so a cancel always finds the worker to kill.
-            var running = new RunningJob(job.Id, job.UserId, writes, _stopping);
-            _running[job.Id] = running;
-            var now = time.GetUtcNow();
-            var claimed = await db.Set<QueryJob>().Where(j => j.Id == job.Id && j.Status == QueryJobStatus.Ready).ExecuteUpdateAsync(s => s
-                .SetProperty(j => j.Status, QueryJobStatus.Started)
-                .SetProperty(j => j.StartedAt, now)
-                .SetProperty(j => j.Attempts, j => j.Attempts + 1)
-                .SetProperty(j => j.WorkerPid, (int?)null), ct);
-            if (claimed == 0)
-            {
-                _running.TryRemove(job.Id, out _);
-                running.Dispose();
-                continue; // canceled meanwhile
+                running.Task = Task.Run(() => RunAsync(running, job), CancellationToken.None);
+                startedAny = true; // the user's next job may be able to start too
             }
-
-            running.Task = Task.Run(() => RunAsync(running, job), CancellationToken.None);
         }
     }
 

@@ -51,21 +51,13 @@ public static class QueryJobSql
         }
 
         var tokens = select.ScriptTokenStream;
-        var at = query.FromClause?.FirstTokenIndex ?? query.SelectElements[^1].LastTokenIndex + 1;
+        var (at, into) = query.FromClause is { } from
+            ? (from.FirstTokenIndex, $"INTO {MyDb}.[{table}] ")
+            : (query.SelectElements[^1].LastTokenIndex + 1, $" INTO {MyDb}.[{table}]");
         var text = new System.Text.StringBuilder();
         for (var i = 0; i < tokens.Count; i++)
         {
-            if (i == at)
-            {
-                text.Append($" INTO {MyDb}.[{table}] ");
-            }
-
-            text.Append(tokens[i].Text);
-        }
-
-        if (at >= tokens.Count)
-        {
-            text.Append($" INTO {MyDb}.[{table}]");
+            text.Append(i == at ? into : "").Append(tokens[i].Text);
         }
 
         return text.ToString().Trim();
