@@ -2,6 +2,7 @@ using OpenSciServer.Accounts;
 using OpenSciServer.Authorization;
 using OpenSciServer.CasJobs;
 using OpenSciServer.CasJobs.Engines;
+using OpenSciServer.CasJobs.Jobs;
 using OpenSciServer.Compat;
 using OpenSciServer.Files;
 using OpenSciServer.Groups;
@@ -57,6 +58,8 @@ app.MapFileServiceEndpoints();
 app.MapUgmEndpoints();
 app.MapCasJobsEndpoints();
 app.MapCasJobsRestEndpoints();
+app.MapQueryJobEndpoints();
+app.MapCasJobsJobsEndpoints();
 app.MapWeb();
 app.PrintReadyBanner();
 

@@ -47,6 +47,18 @@ public sealed class CasJobsOptions
     [Range(1, 100_000_000)]
     public long QuickQueryMaxRows { get; set; } = 100_000;
 
+    /// <summary>Time limit of a long (queued) query; past it the job fails.</summary>
+    [Range(typeof(TimeSpan), "00:00:10", "7.00:00:00", ErrorMessage = "CasJobs:LongQueryTimeout must be between 10 seconds and 7 days.")]
+    public TimeSpan LongQueryTimeout { get; set; } = TimeSpan.FromHours(8);
+
+    /// <summary>Long queries of one user that run at once (the rest wait, Ready, in submission order).</summary>
+    [Range(1, 64, ErrorMessage = "CasJobs:LongQueriesPerUser must be between 1 and 64.")]
+    public int LongQueriesPerUser { get; set; } = 2;
+
+    /// <summary>Long queries of all users that run at once.</summary>
+    [Range(1, 1024, ErrorMessage = "CasJobs:LongQueriesTotal must be between 1 and 1024.")]
+    public int LongQueriesTotal { get; set; } = 8;
+
     /// <summary>The worker's operating-system memory limit in bytes.</summary>
     public long WorkerMemoryBytes(string duckDbMemoryLimit) =>
         string.IsNullOrWhiteSpace(WorkerMemoryLimit) ? ParseSize(duckDbMemoryLimit) + (512L << 20) : ParseSize(WorkerMemoryLimit);

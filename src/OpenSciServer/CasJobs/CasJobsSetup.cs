@@ -21,6 +21,7 @@ public static partial class CasJobsSetup
         builder.Services.AddOptions<CasJobsOptions>().BindConfiguration(CasJobsOptions.SectionName).ValidateDataAnnotations().ValidateOnStart();
         builder.Services.AddSingleton<QueryRunner>();
         builder.Services.AddScoped<QueryService>();
+        Jobs.QueryJobsSetup.AddQueryJobs(builder.Services);
     }
 
     /// <summary>On first start, builds the synthetic demo catalogue and lets every user query it.</summary>

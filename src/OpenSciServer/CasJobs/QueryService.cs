@@ -119,7 +119,7 @@ public sealed class QueryService(
         return new ContextInfo(name, description, resource.Id);
     }
 
-    private async Task<string?> ContextPathAsync(Caller caller, string? contextName, CancellationToken ct)
+    internal async Task<string?> ContextPathAsync(Caller caller, string? contextName, CancellationToken ct)
     {
         var name = (contextName ?? "").Trim();
         if (string.Equals(name, MyDbContext, StringComparison.OrdinalIgnoreCase))

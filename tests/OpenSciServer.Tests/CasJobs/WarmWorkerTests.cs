@@ -79,7 +79,7 @@ public sealed class WarmWorkerTests : IAsyncLifetime
         var idle = Assert.Single(Workers(_alice));
 
         // Not reusable (as a long query is): a new worker, which needs the MyDB file the idle one holds.
-        var created = await _runner.RunAsync(Request(_alice, "CREATE TABLE fresh AS SELECT 5 AS x; SELECT x FROM fresh"), TimeSpan.FromSeconds(30), CancellationToken.None, reuse: false);
+        var created = await _runner.RunAsync(Request(_alice, "CREATE TABLE fresh AS SELECT 5 AS x; SELECT x FROM fresh"), TimeSpan.FromSeconds(30), started: null, CancellationToken.None, reuse: false);
 
         Assert.Equal(5, created.ResultSets[0].Rows[0][0].GetInt64());
         Assert.DoesNotContain(idle, Workers(_alice));
@@ -88,7 +88,7 @@ public sealed class WarmWorkerTests : IAsyncLifetime
     [Fact]
     public async Task ConcurrentQueriesOfTheSameUser_WaitForTheirMyDb_AndBothAnswer()
     {
-        var slow = _runner.RunAsync(Request(_alice, "CREATE TABLE slow AS SELECT count(*) AS n FROM range(400000000)"), TimeSpan.FromSeconds(60), CancellationToken.None, reuse: false);
+        var slow = _runner.RunAsync(Request(_alice, "CREATE TABLE slow AS SELECT count(*) AS n FROM range(400000000)"), TimeSpan.FromSeconds(60), started: null, CancellationToken.None, reuse: false);
         await Task.Delay(200);
 
         var quick = await QueryAsync(_alice, "SELECT 42");

@@ -74,11 +74,12 @@ public sealed class ServerProcess : IAsyncDisposable
     }
 
     /// <summary>SIGKILL: no shutdown code runs, exactly like a crash or the OOM killer.</summary>
-    public async Task KillAsync()
+    /// <param name="entireProcessTree">False kills the server alone: its children (query workers) live on as orphans.</param>
+    public async Task KillAsync(bool entireProcessTree = true)
     {
         if (_process is { HasExited: false } p)
         {
-            p.Kill(entireProcessTree: true);
+            p.Kill(entireProcessTree);
             await p.WaitForExitAsync();
         }
     }

@@ -24,10 +24,14 @@ public static class DuckDbSandbox
 
     public const string MyDbFileName = MyDbCatalog + ".duckdb";
 
-    public static DuckDBConnection Open(string myDbPath, string? contextPath, DuckDbLimits limits)
+    /// <summary>In place of a MyDB path: an empty in-memory main database (catalog "memory"), for a query that runs without MyDB.</summary>
+    public const string InMemory = ":memory:";
+
+    public static DuckDBConnection Open(string myDbPath, string? contextPath, DuckDbLimits limits, bool readOnly = false)
     {
         ArgumentNullException.ThrowIfNull(limits);
-        var connection = new DuckDBConnection($"Data Source={myDbPath}");
+        // Read-only: several processes may read one file at once (a writer excludes them all).
+        var connection = new DuckDBConnection(readOnly ? $"Data Source={myDbPath};ACCESS_MODE=READ_ONLY" : $"Data Source={myDbPath}");
         connection.Open();
         try
         {
@@ -35,7 +39,7 @@ public static class DuckDbSandbox
             {
                 Execute(connection, $"ATTACH '{Quote(contextPath)}' AS {ContextAlias} (READ_ONLY)");
                 // As in CasJobs, the context's tables are named as they are; MyDB's tables after them.
-                var myDb = System.IO.Path.GetFileNameWithoutExtension(myDbPath);
+                var myDb = myDbPath == InMemory ? "memory" : System.IO.Path.GetFileNameWithoutExtension(myDbPath);
                 Execute(connection, $"SET search_path = '{ContextAlias},{Quote(myDb)}'");
             }
 

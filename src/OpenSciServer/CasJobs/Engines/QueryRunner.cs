@@ -7,7 +7,10 @@ namespace OpenSciServer.CasJobs.Engines;
 /// <summary>One result set of a query: its columns and the rows that came back (up to the row limit).</summary>
 public sealed record ResultSet(IReadOnlyList<WorkerColumn> Columns, IReadOnlyList<JsonElement[]> Rows, bool Truncated);
 
-public sealed record QueryOutcome(IReadOnlyList<ResultSet> ResultSets, IReadOnlyList<long> Affected);
+public sealed record QueryOutcome(IReadOnlyList<ResultSet> ResultSets, IReadOnlyList<long> Affected, LongQueryResult? Job = null);
+
+/// <summary>What a long query's worker reports at its commit: the MyDB table it created, if any, and the rows.</summary>
+public sealed record LongQueryResult(string? CreatedTable, long Rows);
 
 /// <summary>
 /// Runs user SQL in a separate worker process (this binary, <c>query-worker</c>), inside bubblewrap:
@@ -32,14 +35,19 @@ public sealed partial class QueryRunner : IAsyncDisposable
     /// <summary>Idle warm workers (for tests and diagnostics).</summary>
     public int IdleWorkers => _pool.IdleCount;
 
+    public Task<QueryOutcome> RunAsync(WorkerRequest request, TimeSpan timeout, CancellationToken cancellationToken) =>
+        RunAsync(request, timeout, started: null, cancellationToken);
+
     /// <summary>
-    /// Runs a request in a worker: a warm one started with the same sandbox when there is one
-    /// (<paramref name="reuse"/>), else a new one. A worker that ran past the limit, was cancelled or
-    /// failed is killed; one that finished cleanly goes back to the pool.
+    /// Runs a request in a worker: a warm one started with the same sandbox when there is one and
+    /// <paramref name="reuse"/> allows (never for a long query), else a new one. A worker that ran past
+    /// the limit, was cancelled or failed is killed; one that finished cleanly goes back to the pool.
     /// </summary>
-    public async Task<QueryOutcome> RunAsync(WorkerRequest request, TimeSpan timeout, CancellationToken cancellationToken, bool reuse = true)
+    /// <param name="started">Told the worker's process id before the request is sent (a long query records it, to stop an orphan after a crash).</param>
+    public async Task<QueryOutcome> RunAsync(WorkerRequest request, TimeSpan timeout, Func<int, Task>? started, CancellationToken cancellationToken, bool reuse = true)
     {
         ArgumentNullException.ThrowIfNull(request);
+        reuse &= request.Job is null;
         var (file, args) = WorkerCommand(request);
         var memory = _options.Value.WorkerMemoryBytes(request.MemoryLimit);
         // The worker's own deadline is a little later than ours: ours reports, its ends orphans.
@@ -53,36 +61,22 @@ public sealed partial class QueryRunner : IAsyncDisposable
         await _pool.EvictAsync(owner);
         var worker = warm ?? WorkerProcess.Start(file, args, memory, owner);
         var keep = false;
-        var waitedForMyDb = false;
+        var outcome = new WorkerAnswer();
         try
         {
             try
             {
-                await worker.Input.WriteLineAsync(line.AsMemory(), limit.Token);
-                await worker.Input.FlushAsync(limit.Token);
+                await SendAsync(worker, line, started, limit.Token);
             }
             catch (IOException) when (warm is not null)
             {
                 // The warm worker had gone (killed, recycled): start a fresh one.
                 await worker.DisposeAsync();
                 worker = WorkerProcess.Start(file, args, memory, owner);
-                await worker.Input.WriteLineAsync(line.AsMemory(), limit.Token);
-                await worker.Input.FlushAsync(limit.Token);
+                await SendAsync(worker, line, started, limit.Token);
             }
 
-            var outcome = await ReadAsync(worker.Output, limit.Token);
-            while (outcome.Finished && outcome.Error is { } busy && IsMyDbBusy(busy))
-            {
-                // Another process of the same user has their MyDB open (a running query, or an idle
-                // worker that came back meanwhile): wait for it, within this request's time limit.
-                waitedForMyDb = true;
-                await _pool.EvictAsync(owner);
-                await Task.Delay(TimeSpan.FromMilliseconds(100), limit.Token);
-                await worker.Input.WriteLineAsync(line.AsMemory(), limit.Token);
-                await worker.Input.FlushAsync(limit.Token);
-                outcome = await ReadAsync(worker.Output, limit.Token);
-            }
-
+            await ReadAsync(worker.Output, outcome, limit.Token);
             if (outcome.Finished)
             {
                 worker.Served++;
@@ -92,10 +86,10 @@ public sealed partial class QueryRunner : IAsyncDisposable
                     throw PlatformException.Invalid(error, "query");
                 }
 
-                return new QueryOutcome(outcome.Sets, outcome.Affected);
+                return new QueryOutcome(outcome.Sets, outcome.Affected, outcome.Job);
             }
 
-            // The worker ended before finishing: killed by the kernel, crashed, or answered an error and quit.
+            // The worker ended before finishing: killed by the kernel, or crashed.
             await worker.WaitForExitAsync(limit.Token);
             if (outcome.Error is { } early)
             {
@@ -118,7 +112,7 @@ public sealed partial class QueryRunner : IAsyncDisposable
                 throw;
             }
 
-            throw new PlatformException(ProblemKind.Invalid, waitedForMyDb
+            throw new PlatformException(ProblemKind.Invalid, outcome.WaitedForMyDb
                 ? $"Your MyDB was in use by another of your queries for the whole time limit of {timeout.TotalSeconds:0} s, so this query did not run. Try again when that query has finished."
                 : $"The query ran longer than its limit of {timeout.TotalSeconds:0} s and was stopped. Submit it as a long query, or narrow it.", "query");
         }
@@ -135,10 +129,18 @@ public sealed partial class QueryRunner : IAsyncDisposable
         }
     }
 
-    public ValueTask DisposeAsync() => _pool.DisposeAsync();
+    private static async Task SendAsync(WorkerProcess worker, string line, Func<int, Task>? started, CancellationToken cancellationToken)
+    {
+        if (started is not null)
+        {
+            await started(worker.Id);
+        }
 
-    /// <summary>DuckDB's answer when another process holds the database file (one writer per file).</summary>
-    private static bool IsMyDbBusy(string error) => error.Contains("Could not set lock on file", StringComparison.Ordinal);
+        await worker.Input.WriteLineAsync(line.AsMemory(), cancellationToken);
+        await worker.Input.FlushAsync(cancellationToken);
+    }
+
+    public ValueTask DisposeAsync() => _pool.DisposeAsync();
 
     /// <summary>The command that starts a worker, sandboxed as configured. Exposed so tests can probe the sandbox itself.</summary>
     public (string File, List<string> Args) WorkerCommand(WorkerRequest request) =>
@@ -190,13 +192,28 @@ public sealed partial class QueryRunner : IAsyncDisposable
         return (o.BubblewrapPath, args);
     }
 
-    private static async Task<(List<ResultSet> Sets, List<long> Affected, string? Error, bool Finished)> ReadAsync(StreamReader output, CancellationToken cancellationToken)
+    /// <summary>What a worker answered to one request, read line by line.</summary>
+    private sealed class WorkerAnswer
     {
-        var sets = new List<ResultSet>();
-        var affected = new List<long>();
+        public List<ResultSet> Sets { get; } = [];
+
+        public List<long> Affected { get; } = [];
+
+        public string? Error { get; set; }
+
+        public LongQueryResult? Job { get; set; }
+
+        /// <summary>The worker said it waits for the user's MyDB, which another process holds.</summary>
+        public bool WaitedForMyDb { get; set; }
+
+        /// <summary>The worker finished the request (and can serve another).</summary>
+        public bool Finished { get; set; }
+    }
+
+    private static async Task ReadAsync(StreamReader output, WorkerAnswer answer, CancellationToken cancellationToken)
+    {
         List<WorkerColumn>? columns = null;
         var rows = new List<JsonElement[]>();
-        string? error = null;
         string? line;
         while ((line = await output.ReadLineAsync(cancellationToken)) is not null)
         {
@@ -212,22 +229,27 @@ public sealed partial class QueryRunner : IAsyncDisposable
                     rows.AddRange(root.GetProperty("rows").EnumerateArray().Select(r => r.EnumerateArray().Select(v => v.Clone()).ToArray()));
                     break;
                 case "end":
-                    sets.Add(new ResultSet(columns ?? [], rows, root.GetProperty("truncated").GetBoolean()));
+                    answer.Sets.Add(new ResultSet(columns ?? [], rows, root.GetProperty("truncated").GetBoolean()));
                     break;
                 case "done" when root.GetProperty("statement").GetInt32() < 0:
                     break; // the upload's own confirmation
                 case "done":
-                    affected.Add(root.GetProperty("count").GetInt64());
+                    answer.Affected.Add(root.GetProperty("count").GetInt64());
+                    break;
+                case "job":
+                    answer.Job = new LongQueryResult(root.TryGetProperty("table", out var table) ? table.GetString() : null, root.GetProperty("count").GetInt64());
+                    break;
+                case "waiting":
+                    answer.WaitedForMyDb = true;
                     break;
                 case "error":
-                    error = root.GetProperty("message").GetString();
+                    answer.Error = root.GetProperty("message").GetString();
                     break;
                 case "finished":
-                    return (sets, affected, error, true);
+                    answer.Finished = true;
+                    return;
             }
         }
-
-        return (sets, affected, error, false);
     }
 
     [LoggerMessage(1300, LogLevel.Error, "Query worker exited with {ExitCode}: {Error}")]

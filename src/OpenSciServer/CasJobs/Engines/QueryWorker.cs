@@ -13,7 +13,9 @@ public sealed record WorkerRequest(
     long MaxRows,
     IReadOnlyList<WorkerStatement> Statements,
     int DeadlineSeconds = 3600,
-    WorkerUpload? Upload = null);
+    WorkerUpload? Upload = null,
+    WorkerMyDb? MyDb = null,
+    WorkerJob? Job = null);
 
 /// <summary>Rows the platform parsed (a CSV upload) for the worker to store as a new MyDB table.</summary>
 public sealed record WorkerUpload(string Table, IReadOnlyList<string> Columns, IReadOnlyList<string> Types, IReadOnlyList<JsonElement[]> Rows);
@@ -29,7 +31,8 @@ public sealed record WorkerMessage(
     [property: JsonPropertyName("rows")] IReadOnlyList<object?[]>? Rows = null,
     [property: JsonPropertyName("count")] long? Count = null,
     [property: JsonPropertyName("truncated")] bool? Truncated = null,
-    [property: JsonPropertyName("message")] string? Message = null);
+    [property: JsonPropertyName("message")] string? Message = null,
+    [property: JsonPropertyName("table")] string? Table = null);
 
 public sealed record WorkerColumn([property: JsonPropertyName("name")] string Name, [property: JsonPropertyName("type")] string Type);
 
@@ -90,28 +93,39 @@ public static class QueryWorker
     private static async Task ServeAsync(WorkerRequest request, KeptInstance kept, StreamWriter writer)
     {
         var index = 0;
+        WorkerSession? session = null;
         try
         {
-            // One instance per set-up, kept while requests keep it: the catalogue's blocks stay in
-            // DuckDB's buffer pool. Each request gets its own connection (own temporary tables).
-            var setup = string.Join('\n', request.MyDbPath, request.ContextPath, request.MemoryLimit, request.Threads);
-            if (kept.Setup != setup)
-            {
-                kept.Close();
-                kept.Keeper = DuckDbSandbox.Open(request.MyDbPath, request.ContextPath, new DuckDbLimits(request.MemoryLimit, request.Threads));
-                kept.Setup = setup;
-            }
-
-            using var db = DuckDbSandbox.Connect(request.MyDbPath, request.ContextPath);
+            // MyDB may be held by another process (a running long query): WorkerSession waits, reads or
+            // does without. A read-write instance is kept for the next request with the same set-up.
+            session = await WorkerSession.OpenAsync(request, kept, writer);
+            var db = session.Connection;
             if (request.Upload is { } upload)
             {
                 await StoreUploadAsync(db, upload, writer);
             }
 
+            var job = request.Job is { } j ? await LongQueryTransaction.BeginAsync(session, j, writer) : null;
+            if (job is { AlreadyDone: true })
+            {
+                return;
+            }
+
+            long last = 0;
             for (; index < request.Statements.Count; index++)
             {
-                await RunStatementAsync(db, request, index, writer);
+                last = await RunStatementAsync(db, request, index, writer);
             }
+
+            session.CheckNothingCreatedWithoutMyDb();
+            if (job is not null)
+            {
+                await job.CommitAsync(last, writer);
+            }
+        }
+        catch (WorkerRefusalException e)
+        {
+            await WriteAsync(writer, new WorkerMessage("error", index, Message: e.Message));
         }
         catch (DuckDBException e)
         {
@@ -122,7 +136,13 @@ public static class QueryWorker
             }
 
             var line = index < request.Statements.Count ? request.Statements[index].Line : 1;
-            await WriteAsync(writer, new WorkerMessage("error", index, Message: InUsersLines(e.Message, line)));
+            var message = InUsersLines(e.Message, line);
+            await WriteAsync(writer, new WorkerMessage("error", index, Message: session?.Explain(message) ?? message));
+        }
+        finally
+        {
+            // A job's unfinished transaction rolls back here: nothing half-written stays.
+            session?.Dispose();
         }
     }
 
@@ -146,7 +166,8 @@ public static class QueryWorker
         }
     }
 
-    private static async Task RunStatementAsync(DuckDBConnection db, WorkerRequest request, int index, StreamWriter writer)
+    /// <summary>Runs one statement; returns the rows it affected or returned (all of them for a long query, past MaxRows).</summary>
+    private static async Task<long> RunStatementAsync(DuckDBConnection db, WorkerRequest request, int index, StreamWriter writer)
     {
         var statement = request.Statements[index];
         using var command = db.CreateCommand();
@@ -155,7 +176,7 @@ public static class QueryWorker
         {
             var affected = command.ExecuteNonQuery();
             await WriteAsync(writer, new WorkerMessage("done", index, Count: affected));
-            return;
+            return affected;
         }
 
         using var reader = command.ExecuteReader();
@@ -163,13 +184,20 @@ public static class QueryWorker
         await WriteAsync(writer, new WorkerMessage("columns", index, Columns: columns));
         var rows = new List<object?[]>(Batch);
         long count = 0;
+        long total = 0;
         var truncated = false;
         while (reader.Read())
         {
+            total++;
             if (count >= request.MaxRows)
             {
                 truncated = true;
-                break;
+                if (request.Job is null)
+                {
+                    break;
+                }
+
+                continue; // a long query counts every row it returns, and sends only the first ones
             }
 
             var row = new object?[reader.FieldCount];
@@ -193,6 +221,7 @@ public static class QueryWorker
         }
 
         await WriteAsync(writer, new WorkerMessage("end", index, Count: count, Truncated: truncated));
+        return total;
     }
 
     private static async Task StoreUploadAsync(DuckDBConnection db, WorkerUpload upload, StreamWriter writer)
@@ -240,26 +269,9 @@ public static class QueryWorker
         _ => Convert.ToString(value, System.Globalization.CultureInfo.InvariantCulture),
     };
 
-    private static async Task WriteAsync(StreamWriter writer, WorkerMessage message)
+    internal static async Task WriteAsync(StreamWriter writer, WorkerMessage message)
     {
         await writer.WriteLineAsync(JsonSerializer.Serialize(message, Json));
         await writer.FlushAsync();
-    }
-
-    /// <summary>The database instance kept between requests with the same set-up (MyDB, context, limits), and that set-up.</summary>
-    private sealed class KeptInstance : IDisposable
-    {
-        public string? Setup { get; set; }
-
-        public DuckDBConnection? Keeper { get; set; }
-
-        public void Close()
-        {
-            Keeper?.Dispose();
-            Keeper = null;
-            Setup = null;
-        }
-
-        public void Dispose() => Close();
     }
 }
