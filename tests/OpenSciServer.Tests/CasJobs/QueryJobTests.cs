@@ -318,16 +318,19 @@ public abstract class QueryJobTests(PlatformFactory platform)
         await WaitAsync(client, id, j => Status(j) == 1);
 
         HttpResponseMessage? write = null;
+        var attempt = 0;
         await EventuallyAsync(async () =>
         {
-            write = await client.PostAsJsonAsync("/api/casjobs/contexts/MyDB/query", new { query = "CREATE TABLE other AS SELECT 1 AS x" });
+            // A new name each time: an attempt before the job opened MyDB may have succeeded.
+            write = await client.PostAsJsonAsync("/api/casjobs/contexts/MyDB/query", new { query = $"CREATE TABLE other{++attempt} AS SELECT 1 AS x" });
             return write.StatusCode == HttpStatusCode.BadRequest;
         }, Deadline);
         var read = await client.PostAsJsonAsync("/api/casjobs/contexts/MyDB/query", new { query = "SELECT count(*) FROM mine" });
         await client.PostAsync($"/api/casjobs/jobs/{id}/cancel", null);
         await WaitAsync(client, id, j => Status(j) == 3);
 
-        Assert.Contains($"long query (job {id}) and can only be read", await write!.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+        var writeBody = await write!.Content.ReadAsStringAsync();
+        Assert.True(writeBody.Contains($"long query (job {id}) and can only be read", StringComparison.Ordinal), writeBody);
         Assert.Equal(3, (await read.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("resultSets")[0].GetProperty("rows")[0][0].GetInt64());
     }
 

@@ -24,6 +24,9 @@ public sealed partial class QueryRunner : IAsyncDisposable
     private readonly ILogger<QueryRunner> _logger;
     private readonly WorkerPool _pool;
 
+    /// <summary>Running workers per MyDB folder: a worker is kept warm only when no other worker of its user runs.</summary>
+    private readonly Dictionary<string, int> _running = [];
+
     public QueryRunner(IOptions<CasJobsOptions> options, ILogger<QueryRunner> logger, TimeProvider? time = null)
     {
         ArgumentNullException.ThrowIfNull(options);
@@ -62,6 +65,7 @@ public sealed partial class QueryRunner : IAsyncDisposable
         var worker = warm ?? WorkerProcess.Start(file, args, memory, owner);
         var keep = false;
         var outcome = new WorkerAnswer();
+        Running(owner, +1);
         try
         {
             try
@@ -118,6 +122,13 @@ public sealed partial class QueryRunner : IAsyncDisposable
         }
         finally
         {
+            // An idle worker holds its user's MyDB open: while another of their workers runs (a long
+            // query waiting for the file, say), this one does not stay.
+            if (Running(owner, -1) > 0)
+            {
+                keep = false;
+            }
+
             if (keep)
             {
                 _pool.Return(worker);
@@ -126,6 +137,25 @@ public sealed partial class QueryRunner : IAsyncDisposable
             {
                 await worker.DisposeAsync();
             }
+        }
+    }
+
+    /// <summary>Counts a worker of <paramref name="owner"/> in or out; returns how many others run.</summary>
+    private int Running(string owner, int change)
+    {
+        lock (_running)
+        {
+            var count = _running.GetValueOrDefault(owner) + change;
+            if (count == 0)
+            {
+                _running.Remove(owner);
+            }
+            else
+            {
+                _running[owner] = count;
+            }
+
+            return change > 0 ? count - 1 : count;
         }
     }
 
