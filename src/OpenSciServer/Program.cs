@@ -1,6 +1,7 @@
 using OpenSciServer.Accounts;
 using OpenSciServer.Authorization;
 using OpenSciServer.CasJobs;
+using OpenSciServer.CasJobs.MyDb;
 using OpenSciServer.CasJobs.Engines;
 using OpenSciServer.Compat;
 using OpenSciServer.Files;
@@ -49,6 +50,7 @@ app.MapFileEndpoints();
 app.MapFileServiceEndpoints();
 app.MapUgmEndpoints();
 app.MapCasJobsEndpoints();
+app.MapMyDbEndpoints();
 app.MapCasJobsRestEndpoints();
 app.MapWeb();
 app.PrintReadyBanner();

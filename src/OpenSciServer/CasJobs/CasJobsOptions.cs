@@ -31,4 +31,11 @@ public sealed class CasJobsOptions
     /// <summary>Rows a quick query returns at most; the rest is left for a download or a long query into MyDB.</summary>
     [Range(1, 100_000_000)]
     public long QuickQueryMaxRows { get; set; } = 100_000;
+
+    /// <summary>
+    /// Space each user's MyDB may use (DuckDB's used blocks), e.g. "10GiB" or "500MB". Past it, MyDB turns read-only
+    /// and imports, uploads and queries that write are refused (507) until tables are dropped.
+    /// </summary>
+    [RegularExpression(@"^\d+(\.\d+)?\s*(B|KB|MB|GB|TB|KiB|MiB|GiB|TiB)$", ErrorMessage = "CasJobs:MyDbQuota is a size like 10GiB or 500MB.")]
+    public string MyDbQuota { get; set; } = "10GiB";
 }

@@ -3,6 +3,7 @@ using OpenSciServer.Accounts;
 using OpenSciServer.Astro;
 using OpenSciServer.Authorization;
 using OpenSciServer.CasJobs.Engines;
+using OpenSciServer.CasJobs.MyDb;
 using OpenSciServer.Infrastructure;
 
 namespace OpenSciServer.CasJobs;
@@ -21,6 +22,7 @@ public static partial class CasJobsSetup
         builder.Services.AddOptions<CasJobsOptions>().BindConfiguration(CasJobsOptions.SectionName).ValidateDataAnnotations().ValidateOnStart();
         builder.Services.AddSingleton<QueryRunner>();
         builder.Services.AddScoped<QueryService>();
+        builder.Services.AddMyDb();
     }
 
     /// <summary>On first start, builds the synthetic demo catalogue and lets every user query it.</summary>

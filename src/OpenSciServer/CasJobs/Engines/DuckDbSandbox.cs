@@ -24,10 +24,16 @@ public static class DuckDbSandbox
 
     public const string MyDbFileName = MyDbCatalog + ".duckdb";
 
-    public static DuckDBConnection Open(string myDbPath, string? contextPath, DuckDbLimits limits)
+    public static DuckDBConnection Open(string myDbPath, string? contextPath, DuckDbLimits limits) =>
+        Lock(OpenUnlocked(myDbPath, contextPath), limits);
+
+    /// <summary>
+    /// The first half of <see cref="Open"/>: MyDB (read-only when <paramref name="readOnly"/>, e.g. over its quota) and the
+    /// context attached, nothing locked yet. Only platform code may run on it before <see cref="Lock"/>.
+    /// </summary>
+    public static DuckDBConnection OpenUnlocked(string myDbPath, string? contextPath, bool readOnly = false)
     {
-        ArgumentNullException.ThrowIfNull(limits);
-        var connection = new DuckDBConnection($"Data Source={myDbPath}");
+        var connection = new DuckDBConnection(readOnly ? $"Data Source={myDbPath};ACCESS_MODE=READ_ONLY" : $"Data Source={myDbPath}");
         connection.Open();
         try
         {
@@ -39,6 +45,22 @@ public static class DuckDbSandbox
                 Execute(connection, $"SET search_path = '{ContextAlias},{Quote(myDb)}'");
             }
 
+            return connection;
+        }
+        catch
+        {
+            connection.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>The second half of <see cref="Open"/>: closes the doors and locks the configuration.</summary>
+    public static DuckDBConnection Lock(DuckDBConnection connection, DuckDbLimits limits)
+    {
+        ArgumentNullException.ThrowIfNull(connection);
+        ArgumentNullException.ThrowIfNull(limits);
+        try
+        {
             Execute(connection, "SET autoinstall_known_extensions = false");
             Execute(connection, "SET autoload_known_extensions = false");
             Execute(connection, "SET allow_community_extensions = false");

@@ -13,7 +13,8 @@ public sealed record WorkerRequest(
     long MaxRows,
     IReadOnlyList<WorkerStatement> Statements,
     int DeadlineSeconds = 3600,
-    WorkerUpload? Upload = null);
+    WorkerUpload? Upload = null,
+    WorkerMyDb? MyDb = null);
 
 /// <summary>Rows the platform parsed (a CSV upload) for the worker to store as a new MyDB table.</summary>
 public sealed record WorkerUpload(string Table, IReadOnlyList<string> Columns, IReadOnlyList<string> Types, IReadOnlyList<JsonElement[]> Rows);
@@ -62,23 +63,35 @@ public static class QueryWorker
 
         // However the platform fares, a worker never outlives its deadline.
         _ = Task.Delay(TimeSpan.FromSeconds(Math.Max(1, request.DeadlineSeconds))).ContinueWith(_ => Environment.Exit(3), TaskScheduler.Default);
+        if (request.MyDb?.Operation is { } operation)
+        {
+            return await MyDbWorker.RunAsync(request, operation, writer);
+        }
+
         var index = 0;
         try
         {
-            using var db = DuckDbSandbox.Open(request.MyDbPath, request.ContextPath, new DuckDbLimits(request.MemoryLimit, request.Threads));
-            if (request.Upload is { } upload)
+            using var db = await MyDbSession.OpenAsync(request);
+            try
             {
-                await StoreUploadAsync(db, upload, writer);
-            }
+                if (request.Upload is { } upload)
+                {
+                    await StoreUploadAsync(db, upload, writer);
+                }
 
-            for (; index < request.Statements.Count; index++)
+                for (; index < request.Statements.Count; index++)
+                {
+                    await RunStatementAsync(db, request, index, writer);
+                }
+            }
+            finally
             {
-                await RunStatementAsync(db, request, index, writer);
+                MyDbSession.Stamp(db, request);
             }
 
             return 0;
         }
-        catch (DuckDBException e)
+        catch (Exception e) when (e is DuckDBException or InvalidDataException)
         {
             await WriteAsync(writer, new WorkerMessage("error", index, Message: e.Message));
             return 1;
@@ -183,7 +196,7 @@ public static class QueryWorker
         _ => Convert.ToString(value, System.Globalization.CultureInfo.InvariantCulture),
     };
 
-    private static async Task WriteAsync(StreamWriter writer, WorkerMessage message)
+    internal static async Task WriteAsync(StreamWriter writer, WorkerMessage message)
     {
         await writer.WriteLineAsync(JsonSerializer.Serialize(message, Json));
         await writer.FlushAsync();
