@@ -17,8 +17,8 @@ public sealed record FitsReadColumn(string Name, Type ValueType, string? Unit, i
 
 /// <summary>
 /// Reads the first binary table (BINTABLE) of a FITS file row by row, the counterpart of <see cref="FitsTableWriter"/>.
-/// Scalar columns of types L, B, I, J, K, E, D and character columns nA are read; integer TNULL values, NaN floats and
-/// the FITS null byte of logical columns come back as null; TSCAL/TZERO are applied (the standard offsets for unsigned
+/// Scalar columns of types L, B, I, J, K, E, D and character columns nA are read; integer TNULL values, NaN floats,
+/// the FITS null byte of logical columns and text starting with NUL come back as null; TSCAL/TZERO are applied (the standard offsets for unsigned
 /// and signed-byte integers give the matching .NET type, any other scaling gives double); TUNIT is kept.
 /// Anything else (arrays, variable-length columns, bits, complex numbers) is refused with a message naming the column.
 /// </summary>
@@ -212,13 +212,19 @@ public sealed class FitsTableReader
         switch (f.Code)
         {
             case 'A':
+                // A value whose first byte is NUL is a null string (FITS 4.0, 7.3.3.1).
+                if (cell.Length == 0 || cell[0] == 0)
+                {
+                    return null;
+                }
+
                 var end = cell.IndexOf((byte)0);
                 return Encoding.Latin1.GetString(end < 0 ? cell : cell[..end]).TrimEnd(' ');
             case 'L':
                 return cell[0] switch { (byte)'T' => Scaled(f, 1), (byte)'F' => Scaled(f, 0), _ => null };
             case 'E':
                 var e = BinaryPrimitives.ReadSingleBigEndian(cell);
-                return float.IsNaN(e) ? null : f.Column.ValueType == typeof(float) ? e : (e * (double)f.Scale) + (double)f.Zero;
+                return float.IsNaN(e) ? null : f.Column.ValueType == typeof(float) ? (object)e : (object)((e * (double)f.Scale) + (double)f.Zero);
             case 'D':
                 var d = BinaryPrimitives.ReadDoubleBigEndian(cell);
                 return double.IsNaN(d) ? null : f.Scale == 1m && f.Zero == 0m ? d : (d * (double)f.Scale) + (double)f.Zero;
@@ -236,16 +242,17 @@ public sealed class FitsTableReader
             return null;
         }
 
+        // Each branch boxes its own type (a ?: chain would widen them all to double).
         var type = f.Column.ValueType;
-        return type == typeof(byte) ? (byte)raw
-            : type == typeof(short) ? (short)raw
-            : type == typeof(int) ? (int)raw
-            : type == typeof(long) ? raw
-            : type == typeof(sbyte) ? (sbyte)(raw - 128)
-            : type == typeof(ushort) ? (ushort)(raw + 32768)
-            : type == typeof(uint) ? (uint)(raw + 2147483648L)
-            : type == typeof(ulong) ? (ulong)raw ^ 0x8000_0000_0000_0000UL
-            : (double)((raw * f.Scale) + f.Zero);
+        return type == typeof(byte) ? (object)(byte)raw
+            : type == typeof(short) ? (object)(short)raw
+            : type == typeof(int) ? (object)(int)raw
+            : type == typeof(long) ? (object)raw
+            : type == typeof(sbyte) ? (object)(sbyte)(raw - 128)
+            : type == typeof(ushort) ? (object)(ushort)(raw + 32768)
+            : type == typeof(uint) ? (object)(uint)(raw + 2147483648L)
+            : type == typeof(ulong) ? (object)((ulong)raw ^ 0x8000_0000_0000_0000UL)
+            : (object)(double)((raw * f.Scale) + f.Zero);
     }
 
     private static object Scaled(Field f, long value) => f.Column.ValueType == typeof(bool) ? value == 1 : (double)((value * f.Scale) + f.Zero);
