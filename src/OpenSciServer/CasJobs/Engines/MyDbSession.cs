@@ -31,6 +31,9 @@ public static class MyDbSession
         {
             if (request.MyDb?.Shared is { Count: > 0 } shared)
             {
+                // The copies run before the configuration is locked, but already within the query's limits.
+                Execute(connection, $"SET memory_limit = '{Sql.Literal(request.MemoryLimit)}'");
+                Execute(connection, $"SET threads = {request.Threads}");
                 await AttachSharedAsync(connection, shared);
             }
 

@@ -17,16 +17,16 @@ public static class TableFiles
     public static long Import(DuckDBConnection db, string table, string format, string file, CancellationToken ct)
     {
         ArgumentNullException.ThrowIfNull(db);
-        var target = $"{DuckDbSandbox.MyDbCatalog}.main.{Sql.Identifier(table)}";
+        var target = Target(table);
         return format switch
         {
-            TableFormats.Csv => ImportCsv(db, target, file, ct),
+            TableFormats.Csv => ImportCsv(db, table, file, ct),
             TableFormats.Parquet => InTransaction(db, () =>
             {
                 MyDbSession.Execute(db, $"CREATE TABLE {target} AS SELECT * FROM read_parquet('{Sql.Literal(file)}')");
                 return Count(db, target);
             }),
-            TableFormats.Fits => ImportFits(db, target, file),
+            TableFormats.Fits => ImportFits(db, table, file),
             _ => throw new InvalidDataException($"Files in '{format}' cannot be imported; use {string.Join(", ", TableFormats.Importable)}."),
         };
     }
@@ -79,8 +79,9 @@ public static class TableFiles
         return rows.Rows.Count;
     }
 
-    private static long ImportCsv(DuckDBConnection db, string target, string file, CancellationToken ct)
+    private static long ImportCsv(DuckDBConnection db, string table, string file, CancellationToken ct)
     {
+        var target = Target(table);
         // First pass: the header, the shape of every row and each column's type; nothing is written yet.
         List<string>? header = null;
         var types = new List<string>();
@@ -128,7 +129,7 @@ public static class TableFiles
         {
             MyDbSession.Execute(db, $"CREATE TABLE {target} ({string.Join(", ", header.Select((c, i) => $"{Sql.Identifier(c)} {types[i]}"))})");
             using var reader = new StreamReader(file, Encoding.UTF8, detectEncodingFromByteOrderMarks: true);
-            using (var appender = db.CreateAppender(DuckDbSandbox.MyDbCatalog, "main", Unquote(target)))
+            using (var appender = db.CreateAppender(DuckDbSandbox.MyDbCatalog, "main", table))
             {
                 foreach (var (_, fields) in CsvRecords.Read(reader).Skip(1))
                 {
@@ -151,8 +152,9 @@ public static class TableFiles
         });
     }
 
-    private static long ImportFits(DuckDBConnection db, string target, string file)
+    private static long ImportFits(DuckDBConnection db, string table, string file)
     {
+        var target = Target(table);
         using var stream = new FileStream(file, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16);
         var reader = FitsTableReader.Open(stream);
         if (reader.Columns.Count == 0)
@@ -171,7 +173,7 @@ public static class TableFiles
             MyDbSession.Execute(db, $"CREATE TABLE {target} ({string.Join(", ", reader.Columns.Select(c => $"{Sql.Identifier(c.Name)} {SqlType(c.ValueType)}"))})");
             var values = new object?[reader.Columns.Count];
             long rows = 0;
-            using (var appender = db.CreateAppender(DuckDbSandbox.MyDbCatalog, "main", Unquote(target)))
+            using (var appender = db.CreateAppender(DuckDbSandbox.MyDbCatalog, "main", table))
             {
                 while (reader.ReadRow(values))
                 {
@@ -324,12 +326,7 @@ public static class TableFiles
         _ => row.AppendValue(Convert.ToString(value, CultureInfo.InvariantCulture)),
     };
 
-    // The appender takes the bare table name; target is mydb.main."name".
-    private static string Unquote(string target)
-    {
-        var quoted = target[(target.IndexOf('"', StringComparison.Ordinal) + 1)..^1];
-        return quoted.Replace("\"\"", "\"", StringComparison.Ordinal);
-    }
+    private static string Target(string table) => $"{DuckDbSandbox.MyDbCatalog}.main.{Sql.Identifier(table)}";
 
     private static List<string> Unique(IReadOnlyList<string> names)
     {
