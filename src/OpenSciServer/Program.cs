@@ -1,6 +1,7 @@
 using OpenSciServer.Accounts;
 using OpenSciServer.Authorization;
 using OpenSciServer.CasJobs;
+using OpenSciServer.CasJobs.MyDb;
 using OpenSciServer.CasJobs.Engines;
 using OpenSciServer.CasJobs.Jobs;
 using OpenSciServer.Compat;
@@ -57,6 +58,7 @@ app.MapFileEndpoints();
 app.MapFileServiceEndpoints();
 app.MapUgmEndpoints();
 app.MapCasJobsEndpoints();
+app.MapMyDbEndpoints();
 app.MapCasJobsRestEndpoints();
 app.MapQueryJobEndpoints();
 app.MapCasJobsJobsEndpoints();

@@ -25,13 +25,18 @@ public static class CasJobsEndpoints
                 TypedResults.Ok(await q.TablesAsync(Caller.From(u), context, ct)))
             .WithName("ListTables").WithSummary("The tables of a context, or of your MyDB, with row and column counts.");
         api.MapPost("/contexts/{context}/query", QuickAsync).WithName("QuickQuery").Produces<QueryResponse>()
-            .WithSummary("Run a quick query (T-SQL as in SciServer CasJobs, or DuckDB SQL) with the context's time and row limits; format=csv|fits|votable returns the first result set as a file.");
+            .WithSummary("Run a quick query (T-SQL as in SciServer CasJobs, or DuckDB SQL) with the context's time and row limits; format=csv|fits|votable|votable-binary2|parquet returns the first result set as a file.");
         return app;
     }
 
-    private static async Task<IResult> QuickAsync(string context, string? format, QueryRequest request, ClaimsPrincipal user, QueryService queries, CancellationToken ct)
+    private static async Task<IResult> QuickAsync(string context, string? format, QueryRequest request, ClaimsPrincipal user, QueryService queries, HttpContext http, CancellationToken ct)
     {
         var outcome = await queries.QuickAsync(Caller.From(user), context, request.Query, ct);
+        if (string.Equals(format, "parquet", StringComparison.OrdinalIgnoreCase))
+        {
+            return await MyDb.MyDbEndpoints.ParquetResultAsync(http, outcome, ct);
+        }
+
         if (await ResultFormats.FileResultAsync(outcome, format?.ToLowerInvariant(), ct) is { } file)
         {
             return file;

@@ -77,4 +77,11 @@ public sealed class CasJobsOptions
         var unit = Math.Pow(match.Groups[3].Value.Length > 0 ? 1024 : 1000, power);
         return (long)(double.Parse(match.Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture) * unit);
     }
+
+    /// <summary>
+    /// Space each user's MyDB may use (DuckDB's used blocks), e.g. "10GiB" or "500MB". Past it, MyDB turns read-only
+    /// and imports, uploads and queries that write are refused (507) until tables are dropped.
+    /// </summary>
+    [RegularExpression(@"^\d+(\.\d+)?\s*(B|KB|MB|GB|TB|KiB|MiB|GiB|TiB)$", ErrorMessage = "CasJobs:MyDbQuota is a size like 10GiB or 500MB.")]
+    public string MyDbQuota { get; set; } = "10GiB";
 }

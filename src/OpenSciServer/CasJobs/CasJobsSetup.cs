@@ -3,6 +3,7 @@ using OpenSciServer.Accounts;
 using OpenSciServer.Astro;
 using OpenSciServer.Authorization;
 using OpenSciServer.CasJobs.Engines;
+using OpenSciServer.CasJobs.MyDb;
 using OpenSciServer.Infrastructure;
 
 namespace OpenSciServer.CasJobs;
@@ -22,6 +23,7 @@ public static partial class CasJobsSetup
         builder.Services.AddSingleton<QueryRunner>();
         builder.Services.AddScoped<QueryService>();
         Jobs.QueryJobsSetup.AddQueryJobs(builder.Services);
+        builder.Services.AddMyDb();
     }
 
     /// <summary>On first start, builds the synthetic demo catalogue and lets every user query it.</summary>

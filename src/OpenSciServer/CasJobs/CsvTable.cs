@@ -28,17 +28,23 @@ public static partial class CsvTable
     public static CsvTableData Parse(string text)
     {
         ArgumentNullException.ThrowIfNull(text);
-        var records = Records(text).ToList();
+        List<(int Line, List<string> Fields)> records;
+        try
+        {
+            records = Records(text).ToList();
+        }
+        catch (InvalidDataException e)
+        {
+            throw PlatformException.Invalid(e.Message, "csv");
+        }
+
         if (records.Count == 0 || records[0].Fields.Count == 0 || records[0].Fields.All(string.IsNullOrWhiteSpace))
         {
             throw PlatformException.Invalid("The CSV is empty: the first line must name the columns.", "csv");
         }
 
-        var header = records[0].Fields.Select(h => h.Trim()).ToList();
-        if (header.Any(h => h.Length == 0 || h.Any(char.IsControl)) || header.Distinct(StringComparer.OrdinalIgnoreCase).Count() != header.Count)
-        {
-            throw PlatformException.Invalid("Every column needs a distinct, non-empty name in the header line.", "csv");
-        }
+        var header = Header(records[0].Fields)
+            ?? throw PlatformException.Invalid("Every column needs a distinct, non-empty name in the header line.", "csv");
 
         var rows = new List<string?[]>();
         foreach (var (line, fields) in records.Skip(1))
@@ -61,106 +67,38 @@ public static partial class CsvTable
         return new CsvTableData(header, types, values);
     }
 
-    private static string Infer(IEnumerable<string?> values)
+    /// <summary>The trimmed column names of a header line, or null unless they are distinct, non-empty and printable.</summary>
+    internal static List<string>? Header(IReadOnlyList<string> fields)
     {
-        var type = "BIGINT";
-        foreach (var v in values)
-        {
-            if (v is null)
-            {
-                continue;
-            }
-
-            if (type == "BIGINT" && !long.TryParse(v, NumberStyles.Integer, CultureInfo.InvariantCulture, out _))
-            {
-                type = "DOUBLE";
-            }
-
-            if (type == "DOUBLE" && !double.TryParse(v, NumberStyles.Float, CultureInfo.InvariantCulture, out _))
-            {
-                return "VARCHAR";
-            }
-        }
-
-        return type;
+        var header = fields.Select(h => h.Trim()).ToList();
+        return header.Any(h => h.Length == 0 || h.Any(char.IsControl)) || header.Distinct(StringComparer.OrdinalIgnoreCase).Count() != header.Count
+            ? null : header;
     }
 
-    private static object? Convert(string? value, string type) => value is null ? null : type switch
+    private static string Infer(IEnumerable<string?> values) => values.Aggregate("BIGINT", Widen);
+
+    /// <summary>The narrowest of BIGINT, DOUBLE and VARCHAR that holds both <paramref name="type"/> and <paramref name="value"/> (null fits all).</summary>
+    internal static string Widen(string type, string? value)
+    {
+        if (value is null)
+        {
+            return type;
+        }
+
+        if (type == "BIGINT" && !long.TryParse(value, NumberStyles.Integer, CultureInfo.InvariantCulture, out _))
+        {
+            type = "DOUBLE";
+        }
+
+        return type == "DOUBLE" && !double.TryParse(value, NumberStyles.Float, CultureInfo.InvariantCulture, out _) ? "VARCHAR" : type;
+    }
+
+    internal static object? Convert(string? value, string type) => value is null ? null : type switch
     {
         "BIGINT" => long.Parse(value, CultureInfo.InvariantCulture),
         "DOUBLE" => double.Parse(value, NumberStyles.Float, CultureInfo.InvariantCulture),
         _ => value,
     };
 
-    private static IEnumerable<(int Line, List<string> Fields)> Records(string text)
-    {
-        var fields = new List<string>();
-        var field = new StringBuilder();
-        var quoted = false;
-        var line = 1;
-        var start = 1;
-        for (var i = 0; i < text.Length; i++)
-        {
-            var c = text[i];
-            if (quoted)
-            {
-                if (c == '"' && i + 1 < text.Length && text[i + 1] == '"')
-                {
-                    field.Append('"');
-                    i++;
-                }
-                else if (c == '"')
-                {
-                    quoted = false;
-                }
-                else
-                {
-                    if (c == '\n')
-                    {
-                        line++;
-                    }
-
-                    field.Append(c);
-                }
-            }
-            else if (c == '"' && field.Length == 0)
-            {
-                quoted = true;
-            }
-            else if (c == ',')
-            {
-                fields.Add(field.ToString());
-                field.Clear();
-            }
-            else if (c is '\n' or '\r')
-            {
-                if (c == '\r' && i + 1 < text.Length && text[i + 1] == '\n')
-                {
-                    i++;
-                }
-
-                fields.Add(field.ToString());
-                field.Clear();
-                yield return (start, fields);
-                fields = [];
-                line++;
-                start = line;
-            }
-            else
-            {
-                field.Append(c);
-            }
-        }
-
-        if (quoted)
-        {
-            throw PlatformException.Invalid($"A quoted value that starts on line {start} is never closed.", "csv");
-        }
-
-        if (field.Length > 0 || fields.Count > 0)
-        {
-            fields.Add(field.ToString());
-            yield return (start, fields);
-        }
-    }
+    private static IEnumerable<(int Line, List<string> Fields)> Records(string text) => CsvRecords.Read(new StringReader(text));
 }

@@ -20,7 +20,8 @@ public sealed class QueryService(
     QueryRunner runner,
     IOptions<CasJobsOptions> options,
     IOptions<PlatformOptions> platform,
-    TimeProvider time)
+    TimeProvider time,
+    MyDb.MyDbAccess myDbs)
 {
     /// <summary>The name of the caller's own database as a context, as in SciServer CasJobs.</summary>
     public const string MyDbContext = "MyDB";
@@ -61,8 +62,9 @@ public sealed class QueryService(
         var contextPath = await ContextPathAsync(caller, contextName, ct);
         var statements = TSqlTranslator.Translate(sql).Statements.Select(s => new WorkerStatement(s.Sql, s.ReturnsRows, s.Line)).ToList();
         var o = options.Value;
-        var request = new WorkerRequest(MyDbPath(caller), contextPath, o.MemoryLimit, o.Threads, o.QuickQueryMaxRows, statements);
-        return await runner.RunAsync(request, o.QuickQueryTimeout, ct);
+        var request = new WorkerRequest(MyDbPath(caller), contextPath, o.MemoryLimit, o.Threads, o.QuickQueryMaxRows, statements,
+            MyDb: await myDbs.ForQueryAsync(caller, sql, ct));
+        return await myDbs.RunAsync(caller, request, o.QuickQueryTimeout, ct);
     }
 
     /// <summary>The tables of a context (or of the caller's MyDB) with their row counts, read by a worker like any query.</summary>
@@ -87,11 +89,12 @@ public sealed class QueryService(
         }
 
         var table = CsvTable.CheckTableName(tableName);
+        myDbs.EnsureRoom(caller, csv.Length);
         var data = CsvTable.Parse(csv);
         var rows = data.Rows.Select(r => r.Select(v => System.Text.Json.JsonSerializer.SerializeToElement(v)).ToArray()).ToList();
         var o = options.Value;
         var request = new WorkerRequest(MyDbPath(caller), null, o.MemoryLimit, o.Threads, 0, [],
-            Upload: new WorkerUpload(table, data.Columns, data.Types, rows));
+            Upload: new WorkerUpload(table, data.Columns, data.Types, rows), MyDb: new WorkerMyDb(time.GetUtcNow()));
         await runner.RunAsync(request, o.QuickQueryTimeout, ct);
         return rows.Count;
     }

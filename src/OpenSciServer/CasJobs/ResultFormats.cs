@@ -12,11 +12,16 @@ public static class ResultFormats
     public const string VoTableMediaType = "application/x-votable+xml";
     public const string CsvMediaType = "text/csv";
 
-    /// <summary>The download format an Accept header asks for: "fits", "votable", "csv", or null for JSON.</summary>
+    /// <summary>
+    /// The download format an Accept header asks for: "fits", "parquet" (application/vnd.apache.parquet or application/x-parquet),
+    /// "votable-binary2" (a VOTable type with serialization=binary2), "votable", "csv", or null for JSON.
+    /// </summary>
     public static string? FromAccept(string accept)
     {
         ArgumentNullException.ThrowIfNull(accept);
         return accept.Contains(FitsMediaType, StringComparison.OrdinalIgnoreCase) ? "fits"
+            : accept.Contains("application/vnd.apache.parquet", StringComparison.OrdinalIgnoreCase) || accept.Contains("application/x-parquet", StringComparison.OrdinalIgnoreCase) ? "parquet"
+            : accept.Contains("votable", StringComparison.OrdinalIgnoreCase) && accept.Contains("binary2", StringComparison.OrdinalIgnoreCase) ? "votable-binary2"
             : accept.Contains("votable", StringComparison.OrdinalIgnoreCase) ? "votable"
             : accept.Contains("text/plain", StringComparison.OrdinalIgnoreCase) || accept.Contains(CsvMediaType, StringComparison.OrdinalIgnoreCase) ? "csv"
             : null;
@@ -53,8 +58,11 @@ public static class ResultFormats
             case "votable":
                 await WriteVoTableAsync(outcome.ResultSets[0], buffer, ct);
                 return TypedResults.File(buffer.ToArray(), VoTableMediaType, "result.xml");
+            case "votable-binary2":
+                await WriteVoTableBinary2Async(outcome.ResultSets[0], buffer, ct);
+                return TypedResults.File(buffer.ToArray(), VoTableMediaType, "result.xml");
             default:
-                throw Infrastructure.PlatformException.Invalid($"Unknown format '{format}': use json, csv, fits or votable.", "format");
+                throw Infrastructure.PlatformException.Invalid($"Unknown format '{format}': use json, csv, fits, votable, votable-binary2 or parquet.", "format");
         }
     }
 
@@ -111,6 +119,21 @@ public static class ResultFormats
 
         await xml.WriteEndDocumentAsync();
         await xml.FlushAsync();
+    }
+
+    /// <summary>Writes one result set as a VOTable 1.4 with BINARY2 serialization (base64, a null-flag bitmap per row).</summary>
+    public static async Task WriteVoTableBinary2Async(ResultSet set, Stream output, CancellationToken ct)
+    {
+        ArgumentNullException.ThrowIfNull(set);
+        var kinds = set.Columns.Select(c => ColumnKinds.Of(c.Type)).ToList();
+        await using var writer = new Astro.VoTable.VoTableWriter(output,
+            set.Columns.Select((c, i) => new Astro.VoTable.VoTableColumn(c.Name, ColumnKinds.VoTableType(kinds[i]))).ToList(), Astro.VoTable.VoTableSerialization.Binary2);
+        foreach (var row in set.Rows)
+        {
+            await writer.WriteRowAsync(row.Select((v, i) => ColumnKinds.FromJson(v, kinds[i])).ToArray(), ct);
+        }
+
+        await writer.CompleteAsync(ct);
     }
 
     private static (string Datatype, string? Arraysize) VoType(string engineType) => engineType switch

@@ -85,6 +85,11 @@ public static class CasJobsRestEndpoints
     {
         var outcome = await queries.QuickAsync(Caller.From(user), context, request.Query, ct);
         var accept = http.Request.Headers.Accept.ToString();
+        if (ResultFormats.FromAccept(accept) == "parquet")
+        {
+            return await CasJobs.MyDb.MyDbEndpoints.ParquetResultAsync(http, outcome, ct);
+        }
+
         if (await ResultFormats.FileResultAsync(outcome, ResultFormats.FromAccept(accept), ct) is { } file)
         {
             return file;

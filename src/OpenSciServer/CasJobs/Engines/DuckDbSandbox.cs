@@ -27,10 +27,16 @@ public static class DuckDbSandbox
     /// <summary>In place of a MyDB path: an empty in-memory main database (catalog "memory"), for a query that runs without MyDB.</summary>
     public const string InMemory = ":memory:";
 
-    public static DuckDBConnection Open(string myDbPath, string? contextPath, DuckDbLimits limits, bool readOnly = false)
+    /// <param name="readOnly">Open MyDB read-only: several processes may read one file at once (a writer excludes them all).</param>
+    public static DuckDBConnection Open(string myDbPath, string? contextPath, DuckDbLimits limits, bool readOnly = false) =>
+        Lock(OpenUnlocked(myDbPath, contextPath, readOnly), limits);
+
+    /// <summary>
+    /// The first half of <see cref="Open"/>: MyDB (read-only when <paramref name="readOnly"/>, e.g. over its quota) and the
+    /// context attached, nothing locked yet. Only platform code may run on it before <see cref="Lock"/>.
+    /// </summary>
+    public static DuckDBConnection OpenUnlocked(string myDbPath, string? contextPath, bool readOnly = false)
     {
-        ArgumentNullException.ThrowIfNull(limits);
-        // Read-only: several processes may read one file at once (a writer excludes them all).
         var connection = new DuckDBConnection(readOnly ? $"Data Source={myDbPath};ACCESS_MODE=READ_ONLY" : $"Data Source={myDbPath}");
         connection.Open();
         try
@@ -43,6 +49,22 @@ public static class DuckDbSandbox
                 Execute(connection, $"SET search_path = '{ContextAlias},{Quote(myDb)}'");
             }
 
+            return connection;
+        }
+        catch
+        {
+            connection.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>The second half of <see cref="Open"/>: closes the doors and locks the configuration.</summary>
+    public static DuckDBConnection Lock(DuckDBConnection connection, DuckDbLimits limits)
+    {
+        ArgumentNullException.ThrowIfNull(connection);
+        ArgumentNullException.ThrowIfNull(limits);
+        try
+        {
             Execute(connection, "SET autoinstall_known_extensions = false");
             Execute(connection, "SET autoload_known_extensions = false");
             Execute(connection, "SET allow_community_extensions = false");

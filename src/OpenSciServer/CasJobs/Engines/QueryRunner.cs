@@ -212,6 +212,13 @@ public sealed partial class QueryRunner : IAsyncDisposable
         }
 
         args.AddRange(["--bind", myDbFolder, myDbFolder]);
+        foreach (var bind in request.MyDb?.Binds ?? [])
+        {
+            // Owners' MyDB folders for shared tables (read-only), the one file an import reads or an export writes.
+            var full = Path.GetFullPath(bind.Path);
+            args.AddRange([bind.Writable ? "--bind" : "--ro-bind", full, full]);
+        }
+
         // No --die-with-parent: it ties the sandbox to the .NET thread that started it, and the thread
         // pool retires threads, which would kill healthy workers. The runner kills on timeout and
         // cancel, and the worker ends itself at its own deadline if the platform is gone.

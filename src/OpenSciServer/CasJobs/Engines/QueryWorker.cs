@@ -92,6 +92,14 @@ public static class QueryWorker
 
     private static async Task ServeAsync(WorkerRequest request, KeptInstance kept, StreamWriter writer)
     {
+        if (request.MyDb?.Operation is { } operation)
+        {
+            // A MyDB operation opens MyDB its own way (unlocked first, for the one file it may touch).
+            kept.Close();
+            await MyDbWorker.RunAsync(request, operation, writer);
+            return;
+        }
+
         var index = 0;
         WorkerSession? session = null;
         try
@@ -127,7 +135,7 @@ public static class QueryWorker
         {
             await WriteAsync(writer, new WorkerMessage("error", index, Message: e.Message));
         }
-        catch (DuckDBException e)
+        catch (Exception e) when (e is DuckDBException or InvalidDataException)
         {
             if (e.Message.Contains("FATAL", StringComparison.Ordinal) || e.Message.Contains("invalidated", StringComparison.Ordinal))
             {
@@ -141,6 +149,12 @@ public static class QueryWorker
         }
         finally
         {
+            if (session is { Mode: MyDbMode.ReadWrite })
+            {
+                // New tables get their date, and MyDB's used space is measured (MyDbMetadata).
+                MyDbSession.Stamp(session.Connection, request);
+            }
+
             // A job's unfinished transaction rolls back here: nothing half-written stays.
             session?.Dispose();
         }

@@ -3,11 +3,6 @@ using DuckDB.NET.Data;
 
 namespace OpenSciServer.CasJobs.Engines;
 
-/// <summary>How a worker opens the caller's MyDB, which another process (a running long query) may hold.</summary>
-/// <param name="ReadOnly">Open MyDB read-only: a long query that only reads, so that several can run at once.</param>
-/// <param name="WaitSeconds">How long to wait for a lock another process holds before doing without MyDB or giving up.</param>
-public sealed record WorkerMyDb(bool ReadOnly = false, double WaitSeconds = 2.5);
-
 /// <summary>A long query: its statements run in one transaction and the MyDB table it creates is marked with the job's id.</summary>
 public sealed record WorkerJob(long Id);
 
@@ -83,7 +78,10 @@ internal sealed class WorkerSession : IDisposable
     public static async Task<WorkerSession> OpenAsync(WorkerRequest request, KeptInstance kept, StreamWriter writer)
     {
         var setup = KeptInstance.SetupOf(request);
-        var keepable = request.Job is null && request.MyDb is not { ReadOnly: true } && request.Upload is null;
+        // Kept: a user's own read-write MyDB only. Not the anonymous in-memory database (several people
+        // may send the same request), not shared tables (their copies would go stale), not jobs.
+        var keepable = request.Job is null && request.MyDb is not { ReadOnly: true } && request.Upload is null
+            && request.MyDbPath != DuckDbSandbox.InMemory && request.MyDb?.Shared is not { Count: > 0 };
         if (keepable && kept.Setup == setup)
         {
             return new WorkerSession(DuckDbSandbox.Connect(request.MyDbPath, request.ContextPath), MyDbMode.ReadWrite, null);
@@ -103,28 +101,28 @@ internal sealed class WorkerSession : IDisposable
     private static async Task<WorkerSession> OpenNewAsync(WorkerRequest request, StreamWriter writer)
     {
         // A quick query waits for another quick query's MyDB as long as the platform lets it run.
-        var policy = request.MyDb ?? new WorkerMyDb(WaitSeconds: Math.Max(2.5, request.DeadlineSeconds));
-        var limits = new DuckDbLimits(request.MemoryLimit, request.Threads);
-        if (policy.ReadOnly && !File.Exists(request.MyDbPath))
+        var readOnly = request.MyDb?.ReadOnly == true;
+        var waitSeconds = request.MyDb?.WaitSeconds ?? Math.Max(2.5, request.DeadlineSeconds);
+        if (request.MyDbPath == DuckDbSandbox.InMemory || (readOnly && !File.Exists(request.MyDbPath)))
         {
-            // Nothing to read yet; opening read-only needs an existing file.
-            return new WorkerSession(DuckDbSandbox.Open(DuckDbSandbox.InMemory, request.ContextPath, limits), MyDbMode.ReadOnly, null, inMemory: true);
+            // No MyDB (an anonymous query), or nothing to read yet: opening read-only needs an existing file.
+            return new WorkerSession(await MyDbSession.OpenOnceAsync(request, DuckDbSandbox.InMemory, readOnly: false), MyDbMode.ReadOnly, null, inMemory: true);
         }
 
-        var quick = !policy.ReadOnly && request.Job is null && request.Upload is null;
+        var quick = !readOnly && request.Job is null && request.Upload is null;
         var started = Stopwatch.GetTimestamp();
         var waiting = false;
         while (true)
         {
             try
             {
-                return new WorkerSession(DuckDbSandbox.Open(request.MyDbPath, request.ContextPath, limits, policy.ReadOnly),
-                    policy.ReadOnly ? MyDbMode.ReadOnly : MyDbMode.ReadWrite, null);
+                return new WorkerSession(await MyDbSession.OpenOnceAsync(request, request.MyDbPath, readOnly),
+                    readOnly ? MyDbMode.ReadOnly : MyDbMode.ReadWrite, null);
             }
             catch (DuckDBException e) when (IsLocked(e))
             {
                 // Another quick query lets go within moments; a long query (named in the holder file) does not.
-                if (Stopwatch.GetElapsedTime(started).TotalSeconds >= policy.WaitSeconds || (quick && ReadHolder(request.MyDbPath) is not null))
+                if (Stopwatch.GetElapsedTime(started).TotalSeconds >= waitSeconds || (quick && ReadHolder(request.MyDbPath) is not null))
                 {
                     break;
                 }
@@ -145,7 +143,7 @@ internal sealed class WorkerSession : IDisposable
         {
             try
             {
-                return new WorkerSession(DuckDbSandbox.Open(request.MyDbPath, request.ContextPath, limits, readOnly: true), MyDbMode.BusyReadOnly, holder);
+                return new WorkerSession(await MyDbSession.OpenOnceAsync(request, request.MyDbPath, readOnly: true), MyDbMode.BusyReadOnly, holder);
             }
             catch (DuckDBException e) when (IsLocked(e))
             {
@@ -154,7 +152,7 @@ internal sealed class WorkerSession : IDisposable
 
             if (request.ContextPath is not null)
             {
-                return new WorkerSession(DuckDbSandbox.Open(DuckDbSandbox.InMemory, request.ContextPath, limits), MyDbMode.Without, holder, inMemory: true);
+                return new WorkerSession(await MyDbSession.OpenOnceAsync(request, DuckDbSandbox.InMemory, readOnly: false), MyDbMode.Without, holder, inMemory: true);
             }
         }
 

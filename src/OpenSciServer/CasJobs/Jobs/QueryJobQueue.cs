@@ -255,19 +255,30 @@ public sealed partial class QueryJobQueue(
             var caller = new Caller(user.Id, user.UserName, user.IsAdmin);
             // Checked again: access to the context may have been withdrawn since the job was submitted.
             var contextPath = await queries.ContextPathAsync(caller, job.Context, running.Token);
-            var statements = TSqlTranslator.Translate(job.Query).Statements.Select(s => new WorkerStatement(s.Sql, s.ReturnsRows)).ToList();
+            var statements = TSqlTranslator.Translate(job.Query).Statements.Select(s => new WorkerStatement(s.Sql, s.ReturnsRows, s.Line)).ToList();
+            var myDbs = scope.ServiceProvider.GetRequiredService<MyDb.MyDbAccess>();
+            var access = await myDbs.ForQueryAsync(caller, job.Query, running.Token);
             var myDb = queries.MyDbPath(caller);
             running.MyDbFolder = Path.GetDirectoryName(myDb);
             WriteHolderFile(running.MyDbFolder);
             // A quick query may hold MyDB for up to its own time limit; the queue keeps the user's other jobs off it.
             var request = new WorkerRequest(myDb, contextPath, o.MemoryLimit, o.Threads, MaxRows, statements,
-                MyDb: new WorkerMyDb(ReadOnly: !running.Writes, WaitSeconds: o.QuickQueryTimeout.TotalSeconds + 10),
+                MyDb: access with { ReadOnly = access.ReadOnly || !running.Writes, WaitSeconds = o.QuickQueryTimeout.TotalSeconds + 10 },
                 Job: new WorkerJob(job.Id));
             using var limit = new CancellationTokenSource(o.LongQueryTimeout, time);
             using var linked = CancellationTokenSource.CreateLinkedTokenSource(running.Token, limit.Token);
             try
             {
-                var outcome = await runner.RunAsync(request, o.LongQueryTimeout + TimeSpan.FromMinutes(1), pid => RecordPidAsync(job.Id, pid), linked.Token);
+                QueryOutcome outcome;
+                try
+                {
+                    outcome = await runner.RunAsync(request, o.LongQueryTimeout + TimeSpan.FromMinutes(1), pid => RecordPidAsync(job.Id, pid), linked.Token);
+                }
+                catch (PlatformException e) when (access.ReadOnly && running.Writes && e.Message.Contains("read-only mode", StringComparison.Ordinal))
+                {
+                    throw new PlatformException(ProblemKind.InsufficientStorage, MyDb.MyDbAccess.OverQuotaMessage(myDbs.UsedBytes(caller.UserName), myDbs.QuotaBytes));
+                }
+
                 var rows = outcome.Job?.Rows ?? (outcome.Affected.Count > 0 ? outcome.Affected[^1] : 0);
                 await FinishAsync(job.Id, QueryJobStatus.Finished, null, rows, outcome.Job?.CreatedTable);
                 LogFinished(logger, job.Id, rows);

@@ -1,0 +1,363 @@
+using System.Globalization;
+using System.Text;
+using DuckDB.NET.Data;
+using OpenSciServer.Astro.Fits;
+using OpenSciServer.Astro.VoTable;
+
+namespace OpenSciServer.CasJobs.Engines;
+
+/// <summary>
+/// Reads files into MyDB tables and writes tables to files, inside a worker. The file is the one the sandbox
+/// mounts; every statement here is written by the platform, with the table name quoted. CSV and FITS are read
+/// in .NET (a ragged CSV row is reported with its line, before anything is written); Parquet by DuckDB.
+/// A new table is created and filled in one transaction, so a failure leaves nothing behind.
+/// </summary>
+public static class TableFiles
+{
+    public static long Import(DuckDBConnection db, string table, string format, string file, CancellationToken ct)
+    {
+        ArgumentNullException.ThrowIfNull(db);
+        var target = Target(table);
+        return format switch
+        {
+            TableFormats.Csv => ImportCsv(db, table, file, ct),
+            TableFormats.Parquet => InTransaction(db, () =>
+            {
+                MyDbSession.Execute(db, $"CREATE TABLE {target} AS SELECT * FROM read_parquet('{Sql.Literal(file)}')");
+                return Count(db, target);
+            }),
+            TableFormats.Fits => ImportFits(db, table, file),
+            _ => throw new InvalidDataException($"Files in '{format}' cannot be imported; use {string.Join(", ", TableFormats.Importable)}."),
+        };
+    }
+
+    public static async Task<long> ExportAsync(DuckDBConnection db, string table, string format, string file, CancellationToken ct)
+    {
+        ArgumentNullException.ThrowIfNull(db);
+        var source = $"{DuckDbSandbox.MyDbCatalog}.main.{Sql.Identifier(table)}";
+        switch (format)
+        {
+            case TableFormats.Csv:
+                MyDbSession.Execute(db, $"COPY {source} TO '{Sql.Literal(file)}' (FORMAT csv, HEADER true, USE_TMP_FILE false)");
+                return Count(db, source);
+            case TableFormats.Parquet:
+                MyDbSession.Execute(db, $"COPY {source} TO '{Sql.Literal(file)}' (FORMAT parquet, USE_TMP_FILE false)");
+                return Count(db, source);
+            case TableFormats.Fits:
+                return await ExportFitsAsync(db, source, table, file, ct);
+            case TableFormats.VoTable or TableFormats.VoTableBinary2:
+                return await ExportVoTableAsync(db, source, table, file,
+                    format == TableFormats.VoTable ? VoTableSerialization.TableData : VoTableSerialization.Binary2, ct);
+            default:
+                throw new InvalidDataException($"Tables cannot be exported as '{format}'; use {string.Join(", ", TableFormats.Exportable)}.");
+        }
+    }
+
+    /// <summary>A quick query's result (values as JSON) as a Parquet file, written by DuckDB from an in-memory table.</summary>
+    public static long ConvertToParquet(DuckDBConnection db, WorkerUpload rows, string file)
+    {
+        ArgumentNullException.ThrowIfNull(db);
+        ArgumentNullException.ThrowIfNull(rows);
+        var kinds = rows.Types.Select(ColumnKinds.Of).ToList();
+        var names = Unique(rows.Columns);
+        MyDbSession.Execute(db, $"CREATE TABLE result ({string.Join(", ", names.Select((c, i) => $"{Sql.Identifier(c)} {ColumnKinds.SqlType(kinds[i])}"))})");
+        using (var appender = db.CreateAppender("result"))
+        {
+            foreach (var values in rows.Rows)
+            {
+                var row = appender.CreateRow();
+                for (var i = 0; i < values.Length; i++)
+                {
+                    row = Append(row, ColumnKinds.FromJson(values[i], kinds[i]));
+                }
+
+                row.EndRow();
+            }
+        }
+
+        MyDbSession.Execute(db, $"COPY result TO '{Sql.Literal(file)}' (FORMAT parquet, USE_TMP_FILE false)");
+        return rows.Rows.Count;
+    }
+
+    private static long ImportCsv(DuckDBConnection db, string table, string file, CancellationToken ct)
+    {
+        var target = Target(table);
+        // First pass: the header, the shape of every row and each column's type; nothing is written yet.
+        List<string>? header = null;
+        var types = new List<string>();
+        long rows = 0;
+        using (var reader = new StreamReader(file, Encoding.UTF8, detectEncodingFromByteOrderMarks: true))
+        {
+            foreach (var (line, fields) in CsvRecords.Read(reader))
+            {
+                if (header is null)
+                {
+                    header = CsvTable.Header(fields) ?? throw new InvalidDataException("Every column needs a distinct, non-empty name in the header line.");
+                    types = header.Select(_ => "BIGINT").ToList();
+                    continue;
+                }
+
+                if (fields.Count == 1 && fields[0].Length == 0)
+                {
+                    continue; // a blank line
+                }
+
+                if (fields.Count != header.Count)
+                {
+                    throw new InvalidDataException($"Line {line} has {fields.Count} values, but the header names {header.Count} columns.");
+                }
+
+                for (var i = 0; i < fields.Count; i++)
+                {
+                    types[i] = CsvTable.Widen(types[i], fields[i].Length == 0 ? null : fields[i]);
+                }
+
+                rows++;
+                if (rows % 100_000 == 0)
+                {
+                    ct.ThrowIfCancellationRequested();
+                }
+            }
+        }
+
+        if (header is null)
+        {
+            throw new InvalidDataException("The CSV is empty: the first line must name the columns.");
+        }
+
+        return InTransaction(db, () =>
+        {
+            MyDbSession.Execute(db, $"CREATE TABLE {target} ({string.Join(", ", header.Select((c, i) => $"{Sql.Identifier(c)} {types[i]}"))})");
+            using var reader = new StreamReader(file, Encoding.UTF8, detectEncodingFromByteOrderMarks: true);
+            using (var appender = db.CreateAppender(DuckDbSandbox.MyDbCatalog, "main", table))
+            {
+                foreach (var (_, fields) in CsvRecords.Read(reader).Skip(1))
+                {
+                    if (fields.Count == 1 && fields[0].Length == 0)
+                    {
+                        continue;
+                    }
+
+                    var row = appender.CreateRow();
+                    for (var i = 0; i < fields.Count; i++)
+                    {
+                        row = Append(row, CsvTable.Convert(fields[i].Length == 0 ? null : fields[i], types[i]));
+                    }
+
+                    row.EndRow();
+                }
+            }
+
+            return rows;
+        });
+    }
+
+    private static long ImportFits(DuckDBConnection db, string table, string file)
+    {
+        var target = Target(table);
+        using var stream = new FileStream(file, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16);
+        var reader = FitsTableReader.Open(stream);
+        if (reader.Columns.Count == 0)
+        {
+            throw new InvalidDataException("The FITS table has no columns.");
+        }
+
+        var names = reader.Columns.Select(c => c.Name).ToList();
+        if (names.Distinct(StringComparer.OrdinalIgnoreCase).Count() != names.Count)
+        {
+            throw new InvalidDataException("The FITS table names two columns alike (TTYPE); a table needs distinct column names.");
+        }
+
+        return InTransaction(db, () =>
+        {
+            MyDbSession.Execute(db, $"CREATE TABLE {target} ({string.Join(", ", reader.Columns.Select(c => $"{Sql.Identifier(c.Name)} {SqlType(c.ValueType)}"))})");
+            var values = new object?[reader.Columns.Count];
+            long rows = 0;
+            using (var appender = db.CreateAppender(DuckDbSandbox.MyDbCatalog, "main", table))
+            {
+                while (reader.ReadRow(values))
+                {
+                    var row = appender.CreateRow();
+                    foreach (var value in values)
+                    {
+                        row = Append(row, value);
+                    }
+
+                    row.EndRow();
+                    rows++;
+                }
+            }
+
+            return rows;
+        });
+    }
+
+    private static async Task<long> ExportFitsAsync(DuckDBConnection db, string source, string table, string file, CancellationToken ct)
+    {
+        var (columns, rows) = Describe(db, source);
+        // FITS text columns have a fixed width: a first pass finds the widest value of each.
+        var widths = new int[columns.Count];
+        var text = columns.Select((c, i) => (c, i)).Where(x => x.c.Kind == ColumnKind.Text).Select(x => x.i).ToList();
+        if (text.Count > 0)
+        {
+            using var command = db.CreateCommand();
+            command.CommandText = $"SELECT * FROM {source}";
+            using var reader = command.ExecuteReader();
+            while (reader.Read())
+            {
+                foreach (var i in text)
+                {
+                    if (!reader.IsDBNull(i))
+                    {
+                        widths[i] = Math.Max(widths[i], FitsText((string)ColumnKinds.FromEngine(reader.GetValue(i), ColumnKind.Text)!).Length);
+                    }
+                }
+            }
+        }
+
+        var fitsColumns = columns.Select((c, i) => new FitsColumn(Shorten(FitsText(c.Name), 68), ColumnKinds.FitsType(c.Kind), c.Unit is null ? null : Shorten(FitsText(c.Unit), 68),
+            StringWidth: c.Kind == ColumnKind.Text ? Math.Max(1, widths[i]) : 0)).ToList();
+        await using var output = new FileStream(file, FileMode.Create, FileAccess.Write, FileShare.None, 1 << 16);
+        var writer = new FitsTableWriter(output, fitsColumns, rows, extensionName: Shorten(FitsText(table).ToUpperInvariant(), 68));
+        await ForEachRowAsync(db, source, columns, async values =>
+        {
+            for (var i = 0; i < values.Length; i++)
+            {
+                if (values[i] is string s)
+                {
+                    values[i] = FitsText(s);
+                }
+            }
+
+            await writer.WriteRowAsync(values, ct);
+        });
+        await writer.CompleteAsync(ct);
+        return rows;
+    }
+
+    private static async Task<long> ExportVoTableAsync(DuckDBConnection db, string source, string table, string file, VoTableSerialization serialization, CancellationToken ct)
+    {
+        var (columns, rows) = Describe(db, source);
+        await using var output = new FileStream(file, FileMode.Create, FileAccess.Write, FileShare.None, 1 << 16);
+        await using var writer = new VoTableWriter(output, columns.Select(c => new VoTableColumn(c.Name, ColumnKinds.VoTableType(c.Kind), c.Unit)).ToList(), serialization, table);
+        await ForEachRowAsync(db, source, columns, values => writer.WriteRowAsync(values, ct));
+        await writer.CompleteAsync(ct);
+        return rows;
+    }
+
+    private static (List<TableFileColumn> Columns, long Rows) Describe(DuckDBConnection db, string source)
+    {
+        using var command = db.CreateCommand();
+        command.CommandText = $"SELECT * FROM {source} LIMIT 0";
+        using var reader = command.ExecuteReader();
+        var columns = Enumerable.Range(0, reader.FieldCount).Select(i => new TableFileColumn(reader.GetName(i), ColumnKinds.Of(reader.GetDataTypeName(i)))).ToList();
+        return (columns, Count(db, source));
+    }
+
+    private static async Task ForEachRowAsync(DuckDBConnection db, string source, List<TableFileColumn> columns, Func<object?[], ValueTask> write)
+    {
+        using var command = db.CreateCommand();
+        command.CommandText = $"SELECT * FROM {source}";
+        using var reader = command.ExecuteReader();
+        while (reader.Read())
+        {
+            var values = new object?[columns.Count];
+            for (var i = 0; i < values.Length; i++)
+            {
+                values[i] = reader.IsDBNull(i) ? null : ColumnKinds.FromEngine(reader.GetValue(i), columns[i].Kind);
+            }
+
+            await write(values);
+        }
+    }
+
+    private static long Count(DuckDBConnection db, string table)
+    {
+        using var command = db.CreateCommand();
+        command.CommandText = $"SELECT count(*) FROM {table}";
+        return Convert.ToInt64(command.ExecuteScalar(), CultureInfo.InvariantCulture);
+    }
+
+    private static long InTransaction(DuckDBConnection db, Func<long> work)
+    {
+        MyDbSession.Execute(db, "BEGIN TRANSACTION");
+        try
+        {
+            var result = work();
+            MyDbSession.Execute(db, "COMMIT");
+            return result;
+        }
+        catch
+        {
+            MyDbSession.Execute(db, "ROLLBACK");
+            throw;
+        }
+    }
+
+    private static string SqlType(Type type) =>
+        type == typeof(long) ? "BIGINT"
+        : type == typeof(int) ? "INTEGER"
+        : type == typeof(short) ? "SMALLINT"
+        : type == typeof(byte) ? "UTINYINT"
+        : type == typeof(sbyte) ? "TINYINT"
+        : type == typeof(ushort) ? "USMALLINT"
+        : type == typeof(uint) ? "UINTEGER"
+        : type == typeof(ulong) ? "UBIGINT"
+        : type == typeof(float) ? "FLOAT"
+        : type == typeof(double) ? "DOUBLE"
+        : type == typeof(bool) ? "BOOLEAN"
+        : "VARCHAR";
+
+    private static IDuckDBAppenderRow Append(IDuckDBAppenderRow row, object? value) => value switch
+    {
+        null => row.AppendNullValue(),
+        long v => row.AppendValue(v),
+        int v => row.AppendValue(v),
+        short v => row.AppendValue(v),
+        byte v => row.AppendValue(v),
+        sbyte v => row.AppendValue(v),
+        ushort v => row.AppendValue(v),
+        uint v => row.AppendValue(v),
+        ulong v => row.AppendValue(v),
+        float v => row.AppendValue(v),
+        double v => row.AppendValue(v),
+        bool v => row.AppendValue(v),
+        string v => row.AppendValue(v),
+        _ => row.AppendValue(Convert.ToString(value, CultureInfo.InvariantCulture)),
+    };
+
+    private static string Target(string table) => $"{DuckDbSandbox.MyDbCatalog}.main.{Sql.Identifier(table)}";
+
+    private static List<string> Unique(IReadOnlyList<string> names)
+    {
+        var seen = new HashSet<string>(StringComparer.OrdinalIgnoreCase);
+        var result = new List<string>();
+        foreach (var name in names)
+        {
+            var candidate = name.Length == 0 ? "column" : name;
+            for (var n = 2; !seen.Add(candidate); n++)
+            {
+                candidate = $"{name}_{n}";
+            }
+
+            result.Add(candidate);
+        }
+
+        return result;
+    }
+
+    private static string Shorten(string text, int length) => text.Length <= length ? text : text[..length];
+
+    // FITS text is printable ASCII; anything else becomes '?', so an export never fails on a name or a value.
+    private static string FitsText(string text)
+    {
+        var sb = new StringBuilder(text.Length);
+        foreach (var c in text)
+        {
+            sb.Append(c is >= ' ' and <= '~' ? c : '?');
+        }
+
+        return sb.ToString();
+    }
+
+}
