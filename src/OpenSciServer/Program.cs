@@ -1,6 +1,7 @@
 using OpenSciServer.Accounts;
 using OpenSciServer.Authorization;
 using OpenSciServer.CasJobs;
+using OpenSciServer.CasJobs.Contexts;
 using OpenSciServer.CasJobs.Engines;
 using OpenSciServer.Compat;
 using OpenSciServer.Files;
@@ -23,6 +24,7 @@ builder.AddResourceAuthorization();
 builder.AddGroups();
 builder.AddFiles();
 builder.AddCasJobs();
+builder.AddCatalogContexts();
 builder.AddWeb();
 
 var app = builder.Build();
@@ -31,6 +33,7 @@ await app.MigratePlatformDatabaseAsync();
 await app.SeedAdminAsync();
 await app.SeedGroupsAsync();
 await app.SeedDemoContextAsync();
+await app.PrepareCatalogContextsAsync();
 
 app.UsePlatformErrorHandling();
 app.UseRouting();
@@ -49,6 +52,7 @@ app.MapFileEndpoints();
 app.MapFileServiceEndpoints();
 app.MapUgmEndpoints();
 app.MapCasJobsEndpoints();
+app.MapCatalogContextEndpoints();
 app.MapCasJobsRestEndpoints();
 app.MapWeb();
 app.PrintReadyBanner();

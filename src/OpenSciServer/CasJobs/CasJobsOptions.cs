@@ -31,4 +31,16 @@ public sealed class CasJobsOptions
     /// <summary>Rows a quick query returns at most; the rest is left for a download or a long query into MyDB.</summary>
     [Range(1, 100_000_000)]
     public long QuickQueryMaxRows { get; set; } = 100_000;
+
+    /// <summary>Rows a quick query without login (on a context shared with <c>public</c>) returns at most.</summary>
+    [Range(1, 100_000_000)]
+    public long AnonymousMaxRows { get; set; } = 10_000;
+
+    /// <summary>Requests without login that run a query (query, tables, columns) one client address may make per minute.</summary>
+    [Range(1, 100_000)]
+    public int AnonymousQueriesPerMinute { get; set; } = 30;
+
+    /// <summary>Longest an admin's import of a CSV or Parquet file into a new context may run.</summary>
+    [Range(typeof(TimeSpan), "00:00:10", "7.00:00:00", ErrorMessage = "CasJobs:CatalogImportTimeout must be between 10 seconds and 7 days.")]
+    public TimeSpan CatalogImportTimeout { get; set; } = TimeSpan.FromHours(2);
 }

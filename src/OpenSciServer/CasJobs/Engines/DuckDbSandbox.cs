@@ -24,6 +24,9 @@ public static class DuckDbSandbox
 
     public const string MyDbFileName = MyDbCatalog + ".duckdb";
 
+    /// <summary>The main database of a caller without a MyDB (anonymous queries): in memory, gone with the worker.</summary>
+    public const string InMemory = ":memory:";
+
     public static DuckDBConnection Open(string myDbPath, string? contextPath, DuckDbLimits limits)
     {
         ArgumentNullException.ThrowIfNull(limits);
@@ -35,7 +38,7 @@ public static class DuckDbSandbox
             {
                 Execute(connection, $"ATTACH '{Quote(contextPath)}' AS {ContextAlias} (READ_ONLY)");
                 // As in CasJobs, the context's tables are named as they are; MyDB's tables after them.
-                var myDb = System.IO.Path.GetFileNameWithoutExtension(myDbPath);
+                var myDb = myDbPath == InMemory ? "memory" : System.IO.Path.GetFileNameWithoutExtension(myDbPath);
                 Execute(connection, $"SET search_path = '{ContextAlias},{Quote(myDb)}'");
             }
 

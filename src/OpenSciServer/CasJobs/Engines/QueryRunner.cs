@@ -86,7 +86,6 @@ public sealed partial class QueryRunner(IOptions<CasJobsOptions> options, ILogge
         }
 
         var app = AppContext.BaseDirectory.TrimEnd('/');
-        var myDbFolder = Path.GetDirectoryName(Path.GetFullPath(request.MyDbPath))!;
         var args = new List<string>
         {
             "--ro-bind", "/usr", "/usr",
@@ -106,7 +105,12 @@ public sealed partial class QueryRunner(IOptions<CasJobsOptions> options, ILogge
             args.AddRange(["--ro-bind", full, full]);
         }
 
-        args.AddRange(["--bind", myDbFolder, myDbFolder]);
+        if (request.MyDbPath != DuckDbSandbox.InMemory)
+        {
+            var myDbFolder = Path.GetDirectoryName(Path.GetFullPath(request.MyDbPath))!;
+            args.AddRange(["--bind", myDbFolder, myDbFolder]);
+        }
+
         // No --die-with-parent: it ties the sandbox to the .NET thread that started it, and the thread
         // pool retires threads, which would kill healthy workers. The runner kills on timeout and
         // cancel, and the worker ends itself at its own deadline if the platform is gone.

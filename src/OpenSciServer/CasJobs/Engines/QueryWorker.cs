@@ -13,7 +13,8 @@ public sealed record WorkerRequest(
     long MaxRows,
     IReadOnlyList<WorkerStatement> Statements,
     int DeadlineSeconds = 3600,
-    WorkerUpload? Upload = null);
+    WorkerUpload? Upload = null,
+    Contexts.WorkerCatalogBuild? CatalogBuild = null);
 
 /// <summary>Rows the platform parsed (a CSV upload) for the worker to store as a new MyDB table.</summary>
 public sealed record WorkerUpload(string Table, IReadOnlyList<string> Columns, IReadOnlyList<string> Types, IReadOnlyList<JsonElement[]> Rows);
@@ -65,6 +66,13 @@ public static class QueryWorker
         var index = 0;
         try
         {
+            if (request.CatalogBuild is { } build)
+            {
+                // An admin's import of a table file into a new catalog: platform SQL only, no user SQL.
+                await WriteAsync(writer, new WorkerMessage("done", 0, Count: Contexts.CatalogBuilder.Build(request, build)));
+                return 0;
+            }
+
             using var db = DuckDbSandbox.Open(request.MyDbPath, request.ContextPath, new DuckDbLimits(request.MemoryLimit, request.Threads));
             if (request.Upload is { } upload)
             {
