@@ -67,6 +67,7 @@ public sealed partial class CatalogContextService(
     VolumeService volumes,
     QueryService queries,
     QueryRunner runner,
+    CatalogSchemaCache schemas,
     IOptions<CasJobsOptions> options,
     IOptions<PlatformOptions> platform,
     TimeProvider time,
@@ -85,10 +86,13 @@ public sealed partial class CatalogContextService(
     public async Task<IReadOnlyList<AdminContextInfo>> ListAsync(Caller caller, CancellationToken ct)
     {
         DemandAdmin(caller);
+        var all = await Contexts.AsNoTracking().OrderBy(c => c.Name).ToListAsync(ct);
+        // One worker per catalog, side by side (they touch no platform database); unchanged files come from the cache.
+        var schemas = await Task.WhenAll(all.Select(c => TryReadSchemaAsync(c, ct)));
         var result = new List<AdminContextInfo>();
-        foreach (var context in await Contexts.AsNoTracking().OrderBy(c => c.Name).ToListAsync(ct))
+        for (var i = 0; i < all.Count; i++)
         {
-            result.Add(await DescribeAsync(context, ct));
+            result.Add(await DescribeAsync(all[i], schemas[i], ct));
         }
 
         return result;
@@ -98,6 +102,20 @@ public sealed partial class CatalogContextService(
     {
         DemandAdmin(caller);
         return await DescribeAsync(await FindAsync(name, ct), ct);
+    }
+
+    /// <summary>The columns of every table of a context, with their types, descriptions and units (for the admin page).</summary>
+    public async Task<IReadOnlyList<(string Table, CatalogColumn Column)>> AllColumnsAsync(Caller caller, string name, CancellationToken ct)
+    {
+        DemandAdmin(caller);
+        var context = await FindAsync(name, ct);
+        var schema = await ReadSchemaAsync(context.Path, context.Name, ct);
+        var described = await DescriptionsOfAsync(context.Id, ct);
+        return schema.Columns.Select(c =>
+        {
+            var d = described.FirstOrDefault(x => x.Table == c.Table && x.Column == c.Name);
+            return (c.Table, new CatalogColumn(c.Name, c.Type, d?.Description ?? "", d?.Unit ?? ""));
+        }).ToList();
     }
 
     /// <summary>Registers a DuckDB file, or imports a CSV or Parquet file into a new catalog.</summary>
@@ -326,27 +344,31 @@ public sealed partial class CatalogContextService(
 
     private static string FileNameFor(string contextName) => contextName.ToLowerInvariant() + ".duckdb";
 
-    private async Task<AdminContextInfo> DescribeAsync(CatalogContext context, CancellationToken ct)
+    private async Task<AdminContextInfo> DescribeAsync(CatalogContext context, CancellationToken ct) =>
+        await DescribeAsync(context, await TryReadSchemaAsync(context, ct), ct);
+
+    private async Task<AdminContextInfo> DescribeAsync(CatalogContext context, (Schema? Schema, string? Problem) read, CancellationToken ct)
     {
         var resource = await access.FindAsync(ResourceTypes.DatabaseContext, context.Name, ct);
         var isPublic = resource is not null && (await access.ActionsAsync(Caller.Anonymous, resource, ct)).HasFlag(ResourceActions.Query);
-        IReadOnlyList<TableInfo> tables = [];
-        string? problem = null;
+        var described = await DescriptionsOfAsync(context.Id, ct);
+        var tables = read.Schema?.Tables.Select(t => t with { Description = described.FirstOrDefault(d => d.Table == t.Name && d.Column == "")?.Description ?? "" }).ToList() ?? [];
+        return new AdminContextInfo(context.Name, context.Description, context.Path, BuiltByPlatform(context), context.QuickQueryTimeoutSeconds,
+            (int)Math.Ceiling(queries.QuickQueryTimeout(context).TotalSeconds), isPublic, resource?.Id ?? Guid.Empty, context.CreatedAt,
+            tables, described, read.Problem);
+    }
+
+    private async Task<(Schema? Schema, string? Problem)> TryReadSchemaAsync(CatalogContext context, CancellationToken ct)
+    {
         try
         {
-            var schema = await ReadSchemaAsync(context.Path, context.Name, ct);
-            var described = await DescriptionsOfAsync(context.Id, ct);
-            tables = schema.Tables.Select(t => t with { Description = described.FirstOrDefault(d => d.Table == t.Name && d.Column == "")?.Description ?? "" }).ToList();
+            return (await ReadSchemaAsync(context.Path, context.Name, ct), null);
         }
         catch (PlatformException e)
         {
             // A file moved or broken since it was registered: the admin sees why, and can unregister it.
-            problem = e.Message;
+            return (null, e.Message);
         }
-
-        return new AdminContextInfo(context.Name, context.Description, context.Path, BuiltByPlatform(context), context.QuickQueryTimeoutSeconds,
-            (int)Math.Ceiling(queries.QuickQueryTimeout(context).TotalSeconds), isPublic, resource?.Id ?? Guid.Empty, context.CreatedAt,
-            tables, await DescriptionsOfAsync(context.Id, ct), problem);
     }
 
     private async Task<IReadOnlyList<ContextDescription>> DescriptionsOfAsync(long contextId, CancellationToken ct) =>
@@ -361,12 +383,30 @@ public sealed partial class CatalogContextService(
             ?? throw PlatformException.NotFound($"There is no context '{name}'.");
     }
 
-    private sealed record Schema(IReadOnlyList<TableInfo> Tables, IReadOnlyList<SchemaColumn> Columns);
-
-    private sealed record SchemaColumn(string Table, string Name, string Type);
-
-    /// <summary>Opens the file in a worker (read-only, nothing else attached) and reads its tables and columns.</summary>
+    /// <summary>
+    /// Opens the file in a worker (read-only, nothing else attached) and reads its tables and columns.
+    /// The answer is kept while the file's size and time stay the same, so admin pages do not start a
+    /// worker per catalog on every load.
+    /// </summary>
     private async Task<Schema> ReadSchemaAsync(string path, string display, CancellationToken ct)
+    {
+        var file = new FileInfo(path);
+        var version = file.Exists ? $"{file.Length}/{file.LastWriteTimeUtc.Ticks}" : null;
+        if (version is not null && schemas.TryGet(path, version) is { } known)
+        {
+            return known;
+        }
+
+        var schema = await ReadSchemaInWorkerAsync(path, display, ct);
+        if (version is not null)
+        {
+            schemas.Set(path, version, schema);
+        }
+
+        return schema;
+    }
+
+    private async Task<Schema> ReadSchemaInWorkerAsync(string path, string display, CancellationToken ct)
     {
         var o = options.Value;
         var request = new WorkerRequest(DuckDbSandbox.InMemory, path, o.MemoryLimit, o.Threads, 1_000_000,

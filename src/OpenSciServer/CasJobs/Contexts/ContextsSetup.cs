@@ -10,6 +10,7 @@ public static partial class ContextsSetup
         ArgumentNullException.ThrowIfNull(builder);
         builder.Services.AddScoped<CatalogContextService>();
         builder.Services.AddSingleton<AnonymousQueryLimiter>();
+        builder.Services.AddSingleton<CatalogSchemaCache>();
     }
 
     /// <summary>
