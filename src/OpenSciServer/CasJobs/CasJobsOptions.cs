@@ -13,7 +13,7 @@ public sealed class CasJobsOptions
     [Required]
     public string BubblewrapPath { get; set; } = "/usr/bin/bwrap";
 
-    /// <summary>Time limit of a quick query (contexts may set their own later).</summary>
+    /// <summary>Time limit of a quick query on contexts without their own (CatalogContext.QuickQueryTimeoutSeconds) and on MyDB.</summary>
     [Range(typeof(TimeSpan), "00:00:01", "1.00:00:00", ErrorMessage = "CasJobs:QuickQueryTimeout must be between 1 second and 1 day.")]
     public TimeSpan QuickQueryTimeout { get; set; } = TimeSpan.FromSeconds(60);
 

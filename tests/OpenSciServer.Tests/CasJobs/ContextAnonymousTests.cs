@@ -1,6 +1,10 @@
 using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json;
+using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.Options;
+using OpenSciServer.CasJobs;
+using OpenSciServer.CasJobs.Engines;
 using OpenSciServer.Tests.Infrastructure;
 
 namespace OpenSciServer.Tests.CasJobs;
@@ -140,6 +144,22 @@ public abstract class ContextAnonymousTests(PlatformFactory platform)
 public sealed class ContextAnonymousSqliteTests(AnonymousSqlitePlatform platform) : ContextAnonymousTests(platform), IClassFixture<AnonymousSqlitePlatform>;
 
 public sealed class ContextAnonymousPostgresTests(AnonymousPostgresPlatform platform) : ContextAnonymousTests(platform), IClassFixture<AnonymousPostgresPlatform>;
+
+/// <summary>The worker of a query without login has no MyDB: its sandbox binds nothing writable.</summary>
+public sealed class ContextAnonymousSandboxTests
+{
+    [Fact]
+    public void WorkerCommand_InMemoryMainDatabase_BindsOnlyTheContextReadOnly()
+    {
+        var runner = new QueryRunner(Options.Create(new CasJobsOptions()), NullLogger<QueryRunner>.Instance);
+
+        var (_, args) = runner.WorkerCommand(new WorkerRequest(DuckDbSandbox.InMemory, "/srv/catalogs/public.duckdb", "1GiB", 1, 10, []));
+
+        Assert.DoesNotContain("--bind", args);
+        Assert.Contains("/srv/catalogs/public.duckdb", args);
+        Assert.Equal("--ro-bind", args[args.IndexOf("/srv/catalogs/public.duckdb") - 1]);
+    }
+}
 
 /// <summary>A host with small anonymous limits, so the tests reach them quickly.</summary>
 public sealed class AnonymousSqlitePlatform : PlatformFactory

@@ -87,12 +87,14 @@ public sealed partial class CatalogContextService(
     {
         DemandAdmin(caller);
         var all = await Contexts.AsNoTracking().OrderBy(c => c.Name).ToListAsync(ct);
-        // One worker per catalog, side by side (they touch no platform database); unchanged files come from the cache.
-        var schemas = await Task.WhenAll(all.Select(c => TryReadSchemaAsync(c, ct)));
+        // One worker per catalog, a few side by side (they touch no platform database); unchanged files come from the cache.
+        var read = new (Schema? Schema, string? Problem)[all.Count];
+        await Parallel.ForEachAsync(Enumerable.Range(0, all.Count), new ParallelOptions { MaxDegreeOfParallelism = 4, CancellationToken = ct },
+            async (i, token) => read[i] = await TryReadSchemaAsync(all[i], token));
         var result = new List<AdminContextInfo>();
         for (var i = 0; i < all.Count; i++)
         {
-            result.Add(await DescribeAsync(all[i], schemas[i], ct));
+            result.Add(await DescribeAsync(all[i], read[i], ct));
         }
 
         return result;

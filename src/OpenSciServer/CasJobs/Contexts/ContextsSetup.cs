@@ -1,4 +1,5 @@
 using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.Options;
 using OpenSciServer.Infrastructure;
 
 namespace OpenSciServer.CasJobs.Contexts;
@@ -14,7 +15,7 @@ public static partial class ContextsSetup
     }
 
     /// <summary>
-    /// At start: removes import folders a crash left behind, and gives the platform's demo context its
+    /// At start: removes import folders a crash left behind (once older than any import may run), and gives the platform's demo context its
     /// descriptions and units where it has none (also on servers whose demo predates them).
     /// </summary>
     public static async Task PrepareCatalogContextsAsync(this WebApplication app)
@@ -24,7 +25,10 @@ public static partial class ContextsSetup
         var service = scope.ServiceProvider.GetRequiredService<CatalogContextService>();
         if (Directory.Exists(service.CatalogsFolder))
         {
-            foreach (var stale in Directory.EnumerateDirectories(service.CatalogsFolder, CatalogContextService.ImportFolderPrefix + "*"))
+            // Older than any import may run: no other server process sharing the data directory is still building it.
+            var before = app.Services.GetRequiredService<TimeProvider>().GetUtcNow() - app.Services.GetRequiredService<IOptions<CasJobsOptions>>().Value.CatalogImportTimeout;
+            foreach (var stale in Directory.EnumerateDirectories(service.CatalogsFolder, CatalogContextService.ImportFolderPrefix + "*")
+                         .Where(d => Directory.GetLastWriteTimeUtc(d) < before.UtcDateTime))
             {
                 Directory.Delete(stale, recursive: true);
             }
