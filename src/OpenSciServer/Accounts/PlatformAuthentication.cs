@@ -215,6 +215,14 @@ internal static class PlatformAuthenticationExtensions
 /// <summary>Who is asking: what every service's permission check needs to know about the caller.</summary>
 public sealed record Caller(Guid UserId, string UserName, bool IsAdmin)
 {
+    /// <summary>
+    /// Someone who sent no credentials: no account and no MyDB; holds only what the group <c>public</c>
+    /// holds. Only routes that say so accept it (e.g. queries on a public catalog).
+    /// </summary>
+    public static Caller Anonymous { get; } = new(Guid.Empty, "", IsAdmin: false);
+
+    public bool IsAnonymous => UserId == Guid.Empty && !IsAdmin;
+
     public static Caller From(ClaimsPrincipal principal)
     {
         ArgumentNullException.ThrowIfNull(principal);

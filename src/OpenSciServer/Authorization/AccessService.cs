@@ -23,8 +23,9 @@ public sealed record AccessibleResource(ResourceInfo Resource, ResourceActions A
 /// </summary>
 public sealed class AccessService(PlatformDbContext db, GroupDirectory groups, AccountService accounts, TimeProvider time)
 {
-    private readonly Dictionary<(Guid User, Guid Resource), ResourceActions> _cache = [];
-    private readonly Dictionary<Guid, IReadOnlyList<long>> _groupCache = [];
+    // Keyed by admin-ness too: the platform's own caller and an anonymous one share the empty user id.
+    private readonly Dictionary<(Guid User, bool Admin, Guid Resource), ResourceActions> _cache = [];
+    private readonly Dictionary<(Guid User, bool Admin), IReadOnlyList<long>> _groupCache = [];
 
     /// <summary>Registers a resource, or renames it if it exists. Idempotent.</summary>
     public async Task<ResourceInfo> RegisterAsync(ResourceType type, string key, string name, Guid? ownerId, CancellationToken cancellationToken)
@@ -95,7 +96,7 @@ public sealed class AccessService(PlatformDbContext db, GroupDirectory groups, A
     {
         ArgumentNullException.ThrowIfNull(caller);
         ArgumentNullException.ThrowIfNull(resource);
-        if (_cache.TryGetValue((caller.UserId, resource.Id), out var cached))
+        if (_cache.TryGetValue((caller.UserId, caller.IsAdmin, resource.Id), out var cached))
         {
             return cached;
         }
@@ -115,7 +116,7 @@ public sealed class AccessService(PlatformDbContext db, GroupDirectory groups, A
             actions = granted.Aggregate(ResourceActions.None, (all, a) => all | a) & type.Actions;
         }
 
-        _cache[(caller.UserId, resource.Id)] = actions;
+        _cache[(caller.UserId, caller.IsAdmin, resource.Id)] = actions;
         return actions;
     }
 
@@ -283,10 +284,10 @@ public sealed class AccessService(PlatformDbContext db, GroupDirectory groups, A
 
     private async Task<IReadOnlyList<long>> GroupsOfAsync(Caller caller, CancellationToken cancellationToken)
     {
-        if (!_groupCache.TryGetValue(caller.UserId, out var ids))
+        if (!_groupCache.TryGetValue((caller.UserId, caller.IsAdmin), out var ids))
         {
             ids = await groups.GroupIdsOfAsync(caller.UserId, caller.IsAdmin, cancellationToken);
-            _groupCache[caller.UserId] = ids;
+            _groupCache[(caller.UserId, caller.IsAdmin)] = ids;
         }
 
         return ids;

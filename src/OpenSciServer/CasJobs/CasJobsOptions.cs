@@ -13,7 +13,7 @@ public sealed class CasJobsOptions
     [Required]
     public string BubblewrapPath { get; set; } = "/usr/bin/bwrap";
 
-    /// <summary>Time limit of a quick query (contexts may set their own later).</summary>
+    /// <summary>Time limit of a quick query on contexts without their own (CatalogContext.QuickQueryTimeoutSeconds) and on MyDB.</summary>
     [Range(typeof(TimeSpan), "00:00:01", "1.00:00:00", ErrorMessage = "CasJobs:QuickQueryTimeout must be between 1 second and 1 day.")]
     public TimeSpan QuickQueryTimeout { get; set; } = TimeSpan.FromSeconds(60);
 
@@ -84,4 +84,16 @@ public sealed class CasJobsOptions
     /// </summary>
     [RegularExpression(@"^\d+(\.\d+)?\s*(B|KB|MB|GB|TB|KiB|MiB|GiB|TiB)$", ErrorMessage = "CasJobs:MyDbQuota is a size like 10GiB or 500MB.")]
     public string MyDbQuota { get; set; } = "10GiB";
+
+    /// <summary>Rows a quick query without login (on a context shared with <c>public</c>) returns at most.</summary>
+    [Range(1, 100_000_000)]
+    public long AnonymousMaxRows { get; set; } = 10_000;
+
+    /// <summary>Requests without login that run a query (query, tables, columns) one client address may make per minute.</summary>
+    [Range(1, 100_000)]
+    public int AnonymousQueriesPerMinute { get; set; } = 30;
+
+    /// <summary>Longest an admin's import of a CSV or Parquet file into a new context may run.</summary>
+    [Range(typeof(TimeSpan), "00:00:10", "7.00:00:00", ErrorMessage = "CasJobs:CatalogImportTimeout must be between 10 seconds and 7 days.")]
+    public TimeSpan CatalogImportTimeout { get; set; } = TimeSpan.FromHours(2);
 }

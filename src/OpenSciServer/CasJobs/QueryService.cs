@@ -9,9 +9,10 @@ using OpenSciServer.Infrastructure;
 
 namespace OpenSciServer.CasJobs;
 
-public sealed record ContextInfo(string Name, string Description, Guid ResourceId);
+/// <summary>A context: <c>TimeoutSeconds</c> is its quick-query limit, <c>IsPublic</c> whether it can be queried without login.</summary>
+public sealed record ContextInfo(string Name, string Description, Guid ResourceId, int TimeoutSeconds = 0, bool IsPublic = false);
 
-public sealed record TableInfo(string Name, long Rows, long Columns);
+public sealed record TableInfo(string Name, long Rows, long Columns, string Description = "");
 
 /// <summary>Quick (synchronous) queries on a catalog context or on the caller's MyDB, run by a sandboxed worker.</summary>
 public sealed class QueryService(
@@ -32,18 +33,31 @@ public sealed class QueryService(
     /// <summary>Contexts the caller may query, MyDB first.</summary>
     public async Task<IReadOnlyList<ContextInfo>> ContextsAsync(Caller caller, CancellationToken ct)
     {
-        var result = new List<ContextInfo> { new(MyDbContext, "Your own database: full DDL, results of long queries, your uploads.", Guid.Empty) };
+        ArgumentNullException.ThrowIfNull(caller);
+        var result = new List<ContextInfo>();
+        if (!caller.IsAnonymous)
+        {
+            result.Add(new(MyDbContext, "Your own database: full DDL, results of long queries, your uploads.", Guid.Empty, Seconds(QuickQueryTimeout(null))));
+        }
+
         foreach (var context in await db.Set<CatalogContext>().AsNoTracking().OrderBy(c => c.Name).ToListAsync(ct))
         {
             var resource = await access.FindAsync(ResourceTypes.DatabaseContext, context.Name, ct);
             if (resource is not null && (await access.ActionsAsync(caller, resource, ct)).HasFlag(ResourceActions.Query))
             {
-                result.Add(new ContextInfo(context.Name, context.Description, resource.Id));
+                var isPublic = (await access.ActionsAsync(Caller.Anonymous, resource, ct)).HasFlag(ResourceActions.Query);
+                result.Add(new ContextInfo(context.Name, context.Description, resource.Id, Seconds(QuickQueryTimeout(context)), isPublic));
             }
         }
 
         return result;
     }
+
+    /// <summary>A context's quick-query time limit: its own, else the platform's (CasJobs:QuickQueryTimeout).</summary>
+    public TimeSpan QuickQueryTimeout(CatalogContext? context) =>
+        context?.QuickQueryTimeoutSeconds is int seconds ? TimeSpan.FromSeconds(seconds) : options.Value.QuickQueryTimeout;
+
+    private static int Seconds(TimeSpan span) => (int)Math.Ceiling(span.TotalSeconds);
 
     /// <summary>Runs a quick query: translated from T-SQL where needed, in a worker, within the time and row limits.</summary>
     public async Task<QueryOutcome> QuickAsync(Caller caller, string? contextName, string? sql, CancellationToken ct)
@@ -59,24 +73,48 @@ public sealed class QueryService(
             throw PlatformException.Invalid($"The query is {sql.Length:N0} characters long; at most {MaxSqlLength:N0} are accepted. Upload data into MyDB instead of inlining it.", "query");
         }
 
-        var contextPath = await ContextPathAsync(caller, contextName, ct);
-        var statements = TSqlTranslator.Translate(sql).Statements.Select(s => new WorkerStatement(s.Sql, s.ReturnsRows, s.Line)).ToList();
+        var context = await FindQueryableAsync(caller, contextName, ct);
+        var translated = TSqlTranslator.Translate(sql).Statements;
+        if (caller.IsAnonymous && translated.Any(s => s.IntoTable is not null || !s.ReturnsRows))
+        {
+            throw PlatformException.Invalid("Without logging in you can only read (SELECT). Log in to keep results in your own database, MyDB (SELECT ... INTO, CREATE TABLE).", "query");
+        }
+
+        var statements = translated.Select(s => new WorkerStatement(s.Sql, s.ReturnsRows, s.Line)).ToList();
         var o = options.Value;
-        var request = new WorkerRequest(MyDbPath(caller), contextPath, o.MemoryLimit, o.Threads, o.QuickQueryMaxRows, statements,
+        if (caller.IsAnonymous)
+        {
+            var anonymous = new WorkerRequest(DuckDbSandbox.InMemory, context?.Path, o.MemoryLimit, o.Threads, Math.Min(o.AnonymousMaxRows, o.QuickQueryMaxRows), statements);
+            try
+            {
+                return await runner.RunAsync(anonymous, QuickQueryTimeout(context), ct);
+            }
+            catch (PlatformException e) when (e.Message.Contains(DuckDbSandbox.MyDbCatalog, StringComparison.OrdinalIgnoreCase))
+            {
+                throw PlatformException.Invalid(e.Message + " Without logging in there is no MyDB: log in to use it.", "query");
+            }
+        }
+
+        var request = new WorkerRequest(MyDbPath(caller), context?.Path, o.MemoryLimit, o.Threads, o.QuickQueryMaxRows, statements,
             MyDb: await myDbs.ForQueryAsync(caller, sql, ct));
-        return await myDbs.RunAsync(caller, request, o.QuickQueryTimeout, ct);
+        return await myDbs.RunAsync(caller, request, QuickQueryTimeout(context), ct);
     }
 
     /// <summary>The tables of a context (or of the caller's MyDB) with their row counts, read by a worker like any query.</summary>
     public async Task<IReadOnlyList<TableInfo>> TablesAsync(Caller caller, string? contextName, CancellationToken ct)
     {
         ArgumentNullException.ThrowIfNull(caller);
-        var contextPath = await ContextPathAsync(caller, contextName, ct);
-        var catalog = contextPath is null ? DuckDbSandbox.MyDbCatalog : DuckDbSandbox.ContextAlias;
+        var context = await FindQueryableAsync(caller, contextName, ct);
+        var catalog = context is null ? DuckDbSandbox.MyDbCatalog : DuckDbSandbox.ContextAlias;
         var o = options.Value;
         var sql = $"SELECT table_name, estimated_size, column_count FROM duckdb_tables() WHERE database_name = '{catalog}' ORDER BY table_name";
-        var outcome = await runner.RunAsync(new WorkerRequest(MyDbPath(caller), contextPath, o.MemoryLimit, o.Threads, 100_000, [new WorkerStatement(sql, true)]), o.QuickQueryTimeout, ct);
-        return outcome.ResultSets[0].Rows.Select(r => new TableInfo(r[0].GetString()!, r[1].GetInt64(), r[2].GetInt64())).ToList();
+        // A catalog's tables need no MyDB: an in-memory main database, so a busy MyDB does not matter.
+        var main = context is null ? MainDatabasePath(caller) : DuckDbSandbox.InMemory;
+        var outcome = await runner.RunAsync(new WorkerRequest(main, context?.Path, o.MemoryLimit, o.Threads, 100_000, [new WorkerStatement(sql, true)]), o.QuickQueryTimeout, ct);
+        var descriptions = context is null ? new Dictionary<string, string>()
+            : (await db.Set<CatalogDescription>().AsNoTracking().Where(d => d.ContextId == context.Id && d.Column == "").ToListAsync(ct))
+                .ToDictionary(d => d.Table, d => d.Description, StringComparer.OrdinalIgnoreCase);
+        return outcome.ResultSets[0].Rows.Select(r => new TableInfo(r[0].GetString()!, r[1].GetInt64(), r[2].GetInt64(), descriptions.GetValueOrDefault(r[0].GetString()!, ""))).ToList();
     }
 
     /// <summary>Creates a MyDB table from a CSV with a header row (SciServer's table upload).</summary>
@@ -103,6 +141,11 @@ public sealed class QueryService(
     public string MyDbPath(Caller caller)
     {
         ArgumentNullException.ThrowIfNull(caller);
+        if (caller.IsAnonymous || string.IsNullOrEmpty(caller.UserName))
+        {
+            throw new PlatformException(ProblemKind.Unauthorized, "Log in to use MyDB, your own database.");
+        }
+
         var folder = Directory.CreateDirectory(Path.Combine(platform.Value.DataPath, "mydb", caller.UserName));
         return Path.Combine(folder.FullName, DuckDbSandbox.MyDbFileName);
     }
@@ -122,19 +165,47 @@ public sealed class QueryService(
         return new ContextInfo(name, description, resource.Id);
     }
 
-    internal async Task<string?> ContextPathAsync(Caller caller, string? contextName, CancellationToken ct)
+    /// <summary>The file of the context named, if the caller may query it; null for MyDB (see <see cref="FindQueryableAsync"/>).</summary>
+    internal async Task<string?> ContextPathAsync(Caller caller, string? contextName, CancellationToken ct) =>
+        (await FindQueryableAsync(caller, contextName, ct))?.Path;
+
+    /// <summary>The main database a query runs on: the caller's MyDB, or for an anonymous caller a throw-away one in memory.</summary>
+    public string MainDatabasePath(Caller caller)
     {
+        ArgumentNullException.ThrowIfNull(caller);
+        return caller.IsAnonymous ? DuckDbSandbox.InMemory : MyDbPath(caller);
+    }
+
+    /// <summary>
+    /// The catalog named (case-insensitively) if the caller may query it; null for MyDB. Without login
+    /// only contexts the group <c>public</c> may query are answered, anything else is a 401 (log in).
+    /// </summary>
+    public async Task<CatalogContext?> FindQueryableAsync(Caller caller, string? contextName, CancellationToken ct)
+    {
+        ArgumentNullException.ThrowIfNull(caller);
         var name = (contextName ?? "").Trim();
         if (string.Equals(name, MyDbContext, StringComparison.OrdinalIgnoreCase))
         {
-            return null;
+            return caller.IsAnonymous ? throw new PlatformException(ProblemKind.Unauthorized, "Log in to use MyDB, your own database.") : null;
         }
 
         // Context names are case-insensitive (SciServer's routes are); there are few contexts.
-        var context = (await db.Set<CatalogContext>().AsNoTracking().ToListAsync(ct)).FirstOrDefault(c => string.Equals(c.Name, name, StringComparison.OrdinalIgnoreCase))
-            ?? throw PlatformException.NotFound($"There is no context '{name}' that you can query.");
+        var context = (await db.Set<CatalogContext>().AsNoTracking().ToListAsync(ct)).FirstOrDefault(c => string.Equals(c.Name, name, StringComparison.OrdinalIgnoreCase));
+        if (caller.IsAnonymous)
+        {
+            // Whether a context that is not public exists is not told to someone who has not logged in.
+            return context is not null && await access.CanAsync(caller, ResourceTypes.DatabaseContext, context.Name, ResourceActions.Query, ct)
+                ? context
+                : throw new PlatformException(ProblemKind.Unauthorized, $"Log in to query '{name}': without login only public contexts can be queried.");
+        }
+
+        if (context is null)
+        {
+            throw PlatformException.NotFound($"There is no context '{name}' that you can query.");
+        }
+
         await access.DemandAsync(caller, ResourceTypes.DatabaseContext, context.Name, ResourceActions.Query, $"There is no context '{name}' that you can query.", ct);
-        return context.Path;
+        return context;
     }
 
     /// <summary>A result set as CSV with a header row, RFC 4180 quoting.</summary>

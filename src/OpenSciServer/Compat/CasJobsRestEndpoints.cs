@@ -2,6 +2,7 @@ using System.Security.Claims;
 using System.Text.Json.Serialization;
 using OpenSciServer.Accounts;
 using OpenSciServer.CasJobs;
+using OpenSciServer.CasJobs.Contexts;
 
 namespace OpenSciServer.Compat;
 
@@ -26,14 +27,14 @@ public static class CasJobsRestEndpoints
     public static IEndpointRouteBuilder MapCasJobsRestEndpoints(this IEndpointRouteBuilder app)
     {
         var api = app.MapGroup("/CasJobs/RestApi").WithTags("SciServer: CasJobs").RequireAuthorization().RequireCors(Infrastructure.PlatformCors.Api);
-        api.MapGet("/contexts/{context}/Tables", async (string context, ClaimsPrincipal u, QueryService q, CancellationToken ct) =>
-                TypedResults.Ok((await q.TablesAsync(Caller.From(u), context, ct)).Select(t => new CasJobsTable(t.Name, t.Rows)).ToList()))
-            .WithName("CasJobsTables").WithSummary("Tables of a context: [{Name, Rows}] (Size and Date are not known to the engine and are left out).");
+        api.MapGet("/contexts/{context}/Tables", async (string context, HttpContext http, QueryService q, CancellationToken ct) =>
+                TypedResults.Ok((await q.TablesAsync(AnonymousQueries.QueryCallerOf(http), context, ct)).Select(t => new CasJobsTable(t.Name, t.Rows)).ToList()))
+            .AllowAnonymous().WithName("CasJobsTables").WithSummary("Tables of a context: [{Name, Rows}] (Size and Date are not known to the engine and are left out).");
         api.MapGet("/users/{userId}", (string userId, ClaimsPrincipal u) => GetUser(userId, u))
             .WithName("CasJobsUser").WithSummary("Your CasJobs identity, {WebServicesId}; SciScript names your schema wsid_<id> from it. Only your own id answers.");
         api.MapPost("/contexts/{context}/Tables/{table}", UploadAsync).WithName("CasJobsUploadTable")
             .WithSummary("Create a MyDB table from a CSV body with a header row (column types inferred: BIGINT, DOUBLE or VARCHAR).");
-        api.MapPost("/contexts/{context}/query", QuickAsync).WithName("CasJobsQuickQuery")
+        api.MapPost("/contexts/{context}/query", QuickAsync).AllowAnonymous().WithName("CasJobsQuickQuery")
             .WithSummary("Quick query. Accept: application/json+array gives {Result:[{Columns,Data}]} (one entry per statement); text/plain gives CSV; application/fits gives a FITS binary table; application/x-votable+xml a VOTable (TABLEDATA).");
         return app;
     }
@@ -81,9 +82,10 @@ public static class CasJobsRestEndpoints
         return TypedResults.Ok(new { Rows = rows });
     }
 
-    private static async Task<IResult> QuickAsync(string context, CasJobsQueryRequest request, HttpContext http, ClaimsPrincipal user, QueryService queries, CancellationToken ct)
+    private static async Task<IResult> QuickAsync(string context, CasJobsQueryRequest request, HttpContext http, QueryService queries, CancellationToken ct)
     {
-        var outcome = await queries.QuickAsync(Caller.From(user), context, request.Query, ct);
+        // Anonymous where the context is public, as in SciServer.
+        var outcome = await queries.QuickAsync(AnonymousQueries.QueryCallerOf(http), context, request.Query, ct);
         var accept = http.Request.Headers.Accept.ToString();
         if (ResultFormats.FromAccept(accept) == "parquet")
         {

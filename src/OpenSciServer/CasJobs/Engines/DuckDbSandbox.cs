@@ -24,7 +24,7 @@ public static class DuckDbSandbox
 
     public const string MyDbFileName = MyDbCatalog + ".duckdb";
 
-    /// <summary>In place of a MyDB path: an empty in-memory main database (catalog "memory"), for a query that runs without MyDB.</summary>
+    /// <summary>In place of a MyDB path: an empty in-memory main database (catalog "memory"), for a query without MyDB (anonymous, or while a long query writes MyDB).</summary>
     public const string InMemory = ":memory:";
 
     /// <param name="readOnly">Open MyDB read-only: several processes may read one file at once (a writer excludes them all).</param>

@@ -50,7 +50,8 @@ public sealed partial class QueryRunner : IAsyncDisposable
     public async Task<QueryOutcome> RunAsync(WorkerRequest request, TimeSpan timeout, Func<int, Task>? started, CancellationToken cancellationToken, bool reuse = true)
     {
         ArgumentNullException.ThrowIfNull(request);
-        reuse &= request.Job is null;
+        // Never reused: a long query's worker (its pid is recorded), and anonymous queries (no MyDB tells whose they are).
+        reuse &= request.Job is null && request.MyDbPath != DuckDbSandbox.InMemory;
         var (file, args) = WorkerCommand(request);
         var memory = _options.Value.WorkerMemoryBytes(request.MemoryLimit);
         // The worker's own deadline is a little later than ours: ours reports, its ends orphans.
@@ -58,7 +59,7 @@ public sealed partial class QueryRunner : IAsyncDisposable
         var line = JsonSerializer.Serialize(request, QueryWorker.Json);
         using var limit = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         limit.CancelAfter(timeout);
-        var owner = Path.GetDirectoryName(Path.GetFullPath(request.MyDbPath)) ?? "";
+        var owner = request.MyDbPath == DuckDbSandbox.InMemory ? "" : Path.GetDirectoryName(Path.GetFullPath(request.MyDbPath)) ?? "";
         var warm = reuse ? _pool.TryTake(WorkerProcess.KeyOf(file, args, memory)) : null;
         // The user's other idle workers hold their MyDB open: stop them before this one needs it.
         await _pool.EvictAsync(owner);
@@ -191,7 +192,6 @@ public sealed partial class QueryRunner : IAsyncDisposable
         }
 
         var app = AppContext.BaseDirectory.TrimEnd('/');
-        var myDbFolder = Path.GetDirectoryName(Path.GetFullPath(request.MyDbPath))!;
         var args = new List<string>
         {
             "--ro-bind", "/usr", "/usr",
@@ -211,7 +211,12 @@ public sealed partial class QueryRunner : IAsyncDisposable
             args.AddRange(["--ro-bind", full, full]);
         }
 
-        args.AddRange(["--bind", myDbFolder, myDbFolder]);
+        if (request.MyDbPath != DuckDbSandbox.InMemory)
+        {
+            var myDbFolder = Path.GetDirectoryName(Path.GetFullPath(request.MyDbPath))!;
+            args.AddRange(["--bind", myDbFolder, myDbFolder]);
+        }
+
         foreach (var bind in request.MyDb?.Binds ?? [])
         {
             // Owners' MyDB folders for shared tables (read-only), the one file an import reads or an export writes.

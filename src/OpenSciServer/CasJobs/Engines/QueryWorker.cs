@@ -15,7 +15,8 @@ public sealed record WorkerRequest(
     int DeadlineSeconds = 3600,
     WorkerUpload? Upload = null,
     WorkerMyDb? MyDb = null,
-    WorkerJob? Job = null);
+    WorkerJob? Job = null,
+    Contexts.WorkerCatalogBuild? CatalogBuild = null);
 
 /// <summary>Rows the platform parsed (a CSV upload) for the worker to store as a new MyDB table.</summary>
 public sealed record WorkerUpload(string Table, IReadOnlyList<string> Columns, IReadOnlyList<string> Types, IReadOnlyList<JsonElement[]> Rows);
@@ -104,6 +105,14 @@ public static class QueryWorker
         WorkerSession? session = null;
         try
         {
+            if (request.CatalogBuild is { } build)
+            {
+                // An admin's import of a table file into a new catalog: platform SQL only, no user SQL.
+                kept.Close();
+                await WriteAsync(writer, new WorkerMessage("done", 0, Count: Contexts.CatalogBuilder.Build(request, build)));
+                return;
+            }
+
             // MyDB may be held by another process (a running long query): WorkerSession waits, reads or
             // does without. A read-write instance is kept for the next request with the same set-up.
             session = await WorkerSession.OpenAsync(request, kept, writer);
