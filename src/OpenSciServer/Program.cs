@@ -3,6 +3,7 @@ using OpenSciServer.Authorization;
 using OpenSciServer.CasJobs;
 using OpenSciServer.CasJobs.Engines;
 using OpenSciServer.Compat;
+using OpenSciServer.Compute;
 using OpenSciServer.Files;
 using OpenSciServer.Groups;
 using OpenSciServer.Infrastructure;
@@ -23,6 +24,7 @@ builder.AddResourceAuthorization();
 builder.AddGroups();
 builder.AddFiles();
 builder.AddCasJobs();
+builder.AddCompute();
 builder.AddWeb();
 
 var app = builder.Build();
@@ -50,6 +52,7 @@ app.MapFileServiceEndpoints();
 app.MapUgmEndpoints();
 app.MapCasJobsEndpoints();
 app.MapCasJobsRestEndpoints();
+app.MapCompute();
 app.MapWeb();
 app.PrintReadyBanner();
 
