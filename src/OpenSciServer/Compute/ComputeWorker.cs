@@ -60,7 +60,14 @@ internal sealed partial class ComputeWorker(
                 LogLoopFailed(logger, e);
             }
 
-            await signal.WaitAsync(TimeSpan.FromSeconds(Math.Min(options.Value.CheckInterval.TotalSeconds, 5)), time, stoppingToken);
+            try
+            {
+                await signal.WaitAsync(TimeSpan.FromSeconds(Math.Min(options.Value.CheckInterval.TotalSeconds, 5)), time, stoppingToken);
+            }
+            catch (OperationCanceledException)
+            {
+                return;
+            }
         }
     }
 

@@ -2,7 +2,6 @@ using System.Diagnostics;
 using System.Globalization;
 using System.Net;
 using System.Net.Sockets;
-using System.Text;
 using System.Text.Json;
 using Microsoft.Extensions.Options;
 using OpenSciServer.Infrastructure;
@@ -81,7 +80,7 @@ internal sealed partial class LocalBackend(IOptions<ComputeOptions> options, IOp
 
         // sh enters the control groups, then execs the sandbox with output to the log file: nothing of the
         // session writes to the platform's own stdout, and a dead platform does not break its pipes.
-        var script = group.EnterScript() + " && exec \"$@\" >>\"$LOG\" 2>&1 </dev/null";
+        var script = "exec >>\"$LOG\" 2>&1 </dev/null; " + group.EnterScript() + " && exec \"$@\"";
         var psi = new ProcessStartInfo("/usr/bin/setsid", ["-f", "/bin/sh", "-c", script, "sh", options.Value.BubblewrapPath, .. SandboxArgs(launch, folder, port)])
         {
             UseShellExecute = false,
@@ -103,6 +102,18 @@ internal sealed partial class LocalBackend(IOptions<ComputeOptions> options, IOp
             LogStartFailed(logger, launch.SessionId, process.ExitCode, error);
             await group.KillAndRemoveAsync(cancellationToken);
             throw new InvalidOperationException($"The sandbox could not be started (exit {process.ExitCode}).");
+        }
+
+        // setsid -f returns before its child has entered the groups; the session exists once it has.
+        for (var i = 0; i < 100 && group.Processes().Count == 0; i++)
+        {
+            await Task.Delay(50, cancellationToken);
+        }
+
+        if (group.Processes().Count == 0)
+        {
+            await group.KillAndRemoveAsync(cancellationToken);
+            throw new InvalidOperationException("The sandbox ended at once. " + EndReason(launch.SessionId, null));
         }
 
         LogStarted(logger, launch.SessionId, launch.UserName, launch.Uid, port);
@@ -147,6 +158,9 @@ internal sealed partial class LocalBackend(IOptions<ComputeOptions> options, IOp
         {
             "--ro-bind", "/usr", "/usr",
             "--symlink", "usr/lib", "/lib", "--symlink", "usr/lib64", "/lib64", "--symlink", "usr/bin", "/bin", "--symlink", "usr/sbin", "/sbin",
+            // Folders bwrap makes implicitly are 0700 (root's): make the ones the user must traverse first.
+            "--perms", "0755", "--dir", "/etc",
+            "--perms", "0755", "--dir", "/var",
         };
         foreach (var entry in EtcAllowList)
         {
@@ -160,6 +174,7 @@ internal sealed partial class LocalBackend(IOptions<ComputeOptions> options, IOp
         args.AddRange([
             "--ro-bind", Path.Combine(privateFolder, "passwd"), "/etc/passwd",
             "--ro-bind", Path.Combine(privateFolder, "group"), "/etc/group",
+            "--perms", "0755", "--dir", Path.GetDirectoryName(JupyterConfigDir)!,
             "--ro-bind", Path.Combine(privateFolder, "jupyter"), JupyterConfigDir,
             "--proc", "/proc", "--dev", "/dev",
             "--perms", "1777", "--tmpfs", "/tmp",
@@ -257,8 +272,10 @@ internal sealed partial class LocalBackend(IOptions<ComputeOptions> options, IOp
             ["KernelSpecManager"] = new Dictionary<string, object> { ["allowed_kernelspecs"] = kernels, ["ensure_native_kernel"] = false },
             ["MappingKernelManager"] = new Dictionary<string, object> { ["default_kernel_name"] = kernels.Count > 0 ? kernels[0] : "python3" },
         };
+        // Jupyter would migrate IPython 3 settings into this (read-only) folder unless told it did.
+        File.WriteAllText(Path.Combine(jupyter, "migrated"), "");
         var path = Path.Combine(jupyter, "jupyter_notebook_config.json");
-        File.WriteAllText(path, JsonSerializer.Serialize(config), Encoding.UTF8);
+        File.WriteAllText(path, JsonSerializer.Serialize(config));
         SetMode(path, (UnixFileMode)0b110_100_100);
     }
 
