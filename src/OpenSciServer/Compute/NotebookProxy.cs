@@ -139,6 +139,8 @@ public static partial class NotebookProxy
             proxyRequest.Headers.TryAddWithoutValidation("Authorization", "token " + jupyterToken);
             // Jupyter compares Origin with Host (WebSockets, API calls): let it see the host the browser used.
             proxyRequest.Headers.Host = httpContext.Request.Host.Value;
+            // Identity encoding only, so pages can be checked for the token (compression buys nothing on loopback).
+            proxyRequest.Headers.Remove("Accept-Encoding");
             proxyRequest.Headers.Remove("Cookie");
             var kept = httpContext.Request.Headers.Cookie.SelectMany(h => (h ?? "").Split(';'))
                 .Select(c => c.Trim()).Where(c => c.Length > 0 && !IsPlatformCookie(c[..Math.Max(0, c.IndexOf('=', StringComparison.Ordinal))]))
@@ -147,6 +149,26 @@ public static partial class NotebookProxy
             {
                 proxyRequest.Headers.TryAddWithoutValidation("Cookie", string.Join("; ", kept));
             }
+        }
+
+        /// <summary>
+        /// Jupyter writes its token into its pages (for its own scripts' API calls, which the proxy
+        /// authenticates anyway): it is taken out of every page before the browser sees it.
+        /// </summary>
+        public override async ValueTask<bool> TransformResponseAsync(HttpContext httpContext, HttpResponseMessage? proxyResponse, CancellationToken cancellationToken)
+        {
+            var copyBody = await base.TransformResponseAsync(httpContext, proxyResponse, cancellationToken);
+            if (proxyResponse?.Content is not { } content || content.Headers.ContentType?.MediaType is not "text/html")
+            {
+                return copyBody;
+            }
+
+            var text = await content.ReadAsStringAsync(cancellationToken);
+            httpContext.Response.Headers.ContentLength = null;
+            httpContext.Response.Headers.Remove("Content-Encoding");
+            httpContext.Response.Headers.ETag = default;
+            await httpContext.Response.WriteAsync(text.Replace(jupyterToken, "", StringComparison.Ordinal), cancellationToken);
+            return false;
         }
 
         private static bool IsPlatformCookie(string name) =>
