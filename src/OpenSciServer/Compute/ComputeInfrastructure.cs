@@ -10,6 +10,8 @@ public sealed class ComputeBackendRegistry(IEnumerable<IComputeBackend> backends
     private readonly Dictionary<string, IComputeBackend> _byName = backends.ToDictionary(b => b.Name, StringComparer.Ordinal);
 
     public IComputeBackend? Find(string name) => _byName.GetValueOrDefault(name);
+
+    public IEnumerable<IComputeBackend> All => _byName.Values;
 }
 
 /// <summary>Wakes <see cref="ComputeWorker"/> when a session should start; the database says which.</summary>

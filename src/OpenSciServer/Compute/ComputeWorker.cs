@@ -30,6 +30,7 @@ internal sealed partial class ComputeWorker(
         }
 
         await CheckRunningAsync(reconcile: true, cancellationToken);
+        await RemoveOrphansAsync(cancellationToken);
         await base.StartAsync(cancellationToken);
     }
 
@@ -158,6 +159,19 @@ internal sealed partial class ComputeWorker(
                 await db.Set<ComputeSession>().Where(s => s.Id == session.Id)
                     .ExecuteUpdateAsync(u => u.SetProperty(s => s.LastActivityAt, jupyterLast), ct);
             }
+        }
+    }
+
+    private async Task RemoveOrphansAsync(CancellationToken ct)
+    {
+        await using var scope = scopes.CreateAsyncScope();
+        var db = scope.ServiceProvider.GetRequiredService<PlatformDbContext>();
+        var keep = await db.Set<ComputeSession>().AsNoTracking()
+            .Where(s => s.BackendId != null && (s.Status == SessionStatus.Running || s.Status == SessionStatus.Starting))
+            .Select(s => s.BackendId!).ToListAsync(ct);
+        foreach (var backend in backends.All.Where(b => b.Unavailable is null))
+        {
+            await backend.RemoveOrphansAsync(keep, ct);
         }
     }
 

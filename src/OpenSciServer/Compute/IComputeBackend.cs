@@ -72,4 +72,10 @@ public interface IComputeBackend
 
     /// <summary>Stops the session and every process it started; idempotent.</summary>
     Task StopAsync(Guid sessionId, string backendId, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// At platform start: ends whatever this platform started earlier that no session row claims any
+    /// more (a session deleted while the platform was down, a start interrupted by a crash).
+    /// </summary>
+    Task RemoveOrphansAsync(IReadOnlyCollection<string> keep, CancellationToken cancellationToken);
 }

@@ -276,23 +276,38 @@ public sealed partial class SessionService(
             var launch = new SessionLaunch(id, generation, user.UserName, account.Uid, account.Gid, session.Image!, session.Domain, mounts, home,
                 BaseUrl(id), session.JupyterToken, session.Domain.Lifetime);
             var handle = await backend.StartAsync(launch, ct);
-            session.BackendId = handle.BackendId;
-            session.UpstreamHost = handle.Host;
-            session.UpstreamPort = handle.Port;
-            await db.SaveChangesAsync(ct);
+            int running;
+            var expires = now;
+            try
+            {
+                session.BackendId = handle.BackendId;
+                session.UpstreamHost = handle.Host;
+                session.UpstreamPort = handle.Port;
+                running = await Sessions.Where(s => s.Id == id && s.Generation == generation && s.Status == SessionStatus.Starting)
+                    .ExecuteUpdateAsync(u => u.SetProperty(s => s.BackendId, handle.BackendId)
+                        .SetProperty(s => s.UpstreamHost, handle.Host).SetProperty(s => s.UpstreamPort, handle.Port), ct);
+                if (running == 1)
+                {
+                    await WaitUntilReadyAsync(session, backend, ct);
+                    now = time.GetUtcNow();
+                    expires = now + session.Domain.Lifetime;
+                    running = await Sessions.Where(s => s.Id == id && s.Generation == generation && s.Status == SessionStatus.Starting)
+                        .ExecuteUpdateAsync(u => u.SetProperty(s => s.Status, SessionStatus.Running).SetProperty(s => s.StartedAt, now)
+                            .SetProperty(s => s.LastActivityAt, now).SetProperty(s => s.ExpiresAt, expires)
+                            .SetProperty(s => s.UpstreamHost, session.UpstreamHost).SetProperty(s => s.UpstreamPort, session.UpstreamPort), ct);
+                }
+            }
+            catch
+            {
+                await backend.StopAsync(id, handle.BackendId, CancellationToken.None);
+                throw;
+            }
 
-            await WaitUntilReadyAsync(session, backend, ct);
-            now = time.GetUtcNow();
-            var expires = now + session.Domain.Lifetime;
-            var running = await Sessions.Where(s => s.Id == id && s.Generation == generation && s.Status == SessionStatus.Starting)
-                .ExecuteUpdateAsync(u => u.SetProperty(s => s.Status, SessionStatus.Running).SetProperty(s => s.StartedAt, now)
-                    .SetProperty(s => s.LastActivityAt, now).SetProperty(s => s.ExpiresAt, expires)
-                    .SetProperty(s => s.UpstreamHost, session.UpstreamHost).SetProperty(s => s.UpstreamPort, session.UpstreamPort), ct);
             if (running == 0)
             {
                 // Stopped or deleted while it started: nothing of this start may stay.
-                await backend.StopAsync(id, handle.BackendId, ct);
-                await tokens.RevokeByIdAsync(token.Info.Id, ct);
+                await backend.StopAsync(id, handle.BackendId, CancellationToken.None);
+                await tokens.RevokeByIdAsync(token.Info.Id, CancellationToken.None);
                 return;
             }
 

@@ -107,7 +107,7 @@ public sealed class ComputeRestartTests : IAsyncLifetime
     {
         foreach (var parent in new[] { "/sys/fs/cgroup/memory/opensciserver-sessions", "/sys/fs/cgroup/opensciserver-sessions" }.Where(Directory.Exists))
         {
-            foreach (var group in Directory.EnumerateDirectories(parent, id.ToString("N") + "-*"))
+            foreach (var group in Directory.EnumerateDirectories(parent, "*-" + id.ToString("N") + "-*"))
             {
                 foreach (var pid in File.ReadAllLines(Path.Combine(group, "cgroup.procs")))
                 {

@@ -65,6 +65,7 @@ internal sealed partial class LocalBackend(IOptions<ComputeOptions> options, IOp
         }
 
         var name = GroupName(launch.SessionId, launch.Generation);
+        var started = false;
         // A leftover of an interrupted earlier attempt of the same generation: start clean.
         if (SessionCgroup.Open(name) is { } stale)
         {
@@ -76,6 +77,26 @@ internal sealed partial class LocalBackend(IOptions<ComputeOptions> options, IOp
         WriteSandboxFiles(folder, launch);
         var port = FreePort();
         var group = SessionCgroup.Create(name, launch.Domain.MemoryBytes, launch.Domain.MaxProcesses, launch.Domain.Cpus);
+        try
+        {
+            await RunDetachedAsync(launch, folder, port, group, cancellationToken);
+            started = true;
+        }
+        finally
+        {
+            if (!started)
+            {
+                // Nothing of a start that did not complete may stay (the platform may be shutting down: no token).
+                await group.KillAndRemoveAsync(CancellationToken.None);
+            }
+        }
+
+        LogStarted(logger, launch.SessionId, launch.UserName, launch.Uid, port);
+        return new BackendHandle(name, IPAddress.Loopback.ToString(), port);
+    }
+
+    private async Task RunDetachedAsync(SessionLaunch launch, string folder, int port, SessionCgroup group, CancellationToken cancellationToken)
+    {
         var log = Path.Combine(folder, "jupyter.log");
 
         // sh enters the control groups, then execs the sandbox with output to the log file: nothing of the
@@ -100,7 +121,6 @@ internal sealed partial class LocalBackend(IOptions<ComputeOptions> options, IOp
         {
             var error = await stderr;
             LogStartFailed(logger, launch.SessionId, process.ExitCode, error);
-            await group.KillAndRemoveAsync(cancellationToken);
             throw new InvalidOperationException($"The sandbox could not be started (exit {process.ExitCode}).");
         }
 
@@ -112,12 +132,8 @@ internal sealed partial class LocalBackend(IOptions<ComputeOptions> options, IOp
 
         if (group.Processes().Count == 0)
         {
-            await group.KillAndRemoveAsync(cancellationToken);
             throw new InvalidOperationException("The sandbox ended at once. " + EndReason(launch.SessionId, null));
         }
-
-        LogStarted(logger, launch.SessionId, launch.UserName, launch.Uid, port);
-        return new BackendHandle(name, IPAddress.Loopback.ToString(), port);
     }
 
     public Task<BackendState> GetStateAsync(Guid sessionId, string backendId, CancellationToken cancellationToken)
@@ -140,15 +156,35 @@ internal sealed partial class LocalBackend(IOptions<ComputeOptions> options, IOp
         }
     }
 
+    public async Task RemoveOrphansAsync(IReadOnlyCollection<string> keep, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(keep);
+        foreach (var name in SessionCgroup.Names(InstancePrefix + "-"))
+        {
+            if (!keep.Contains(name) && SessionCgroup.Open(name) is { } orphan)
+            {
+                await orphan.KillAndRemoveAsync(cancellationToken);
+                LogOrphanRemoved(logger, name);
+            }
+        }
+    }
+
     /// <summary>How many processes of the session the kernel killed for memory (tests and the UI).</summary>
     public static long OutOfMemoryKills(string backendId) => SessionCgroup.Open(backendId)?.OutOfMemoryKills() ?? 0;
 
     /// <summary>The session's processes (tests).</summary>
     public static IReadOnlyList<int> Processes(string backendId) => SessionCgroup.Open(backendId)?.Processes() ?? [];
 
-    /// <summary>The control group name of one start of a session; a new start never touches an older one's processes.</summary>
-    public static string GroupName(Guid sessionId, int generation) =>
-        sessionId.ToString("N") + "-" + generation.ToString(CultureInfo.InvariantCulture);
+    /// <summary>
+    /// The control group name of one start of a session: this platform's prefix (several platforms, e.g.
+    /// test hosts, may share a machine and must never touch each other's sessions), the session, and the
+    /// start, so a new start never touches an older one's processes.
+    /// </summary>
+    public string GroupName(Guid sessionId, int generation) =>
+        $"{InstancePrefix}-{sessionId:N}-{generation.ToString(CultureInfo.InvariantCulture)}";
+
+    /// <summary>Derived from the data directory: the same platform after a restart has the same prefix.</summary>
+    private string InstancePrefix => Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(platform.Value.DataPath)))[..10];
 
     /// <summary>The bubblewrap arguments: mounts, namespaces, environment, then setpriv to the user's uid and Jupyter.</summary>
     internal List<string> SandboxArgs(SessionLaunch launch, string privateFolder, int port)
@@ -323,6 +359,9 @@ internal sealed partial class LocalBackend(IOptions<ComputeOptions> options, IOp
 
     [LoggerMessage(1501, LogLevel.Information, "Session {SessionId} stopped locally")]
     private static partial void LogStopped(ILogger logger, Guid sessionId);
+
+    [LoggerMessage(1503, LogLevel.Warning, "Removed the leftover session group {Group}, which no session claims")]
+    private static partial void LogOrphanRemoved(ILogger logger, string group);
 
     [LoggerMessage(1502, LogLevel.Error, "Session {SessionId} could not be started (exit {ExitCode}): {Error}")]
     private static partial void LogStartFailed(ILogger logger, Guid sessionId, int exitCode, string error);

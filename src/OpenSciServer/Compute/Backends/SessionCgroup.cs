@@ -77,6 +77,18 @@ public sealed class SessionCgroup
     /// <summary>The group of a session started earlier (by this or an earlier platform process), or null where control groups are unavailable.</summary>
     public static SessionCgroup? Open(string name) => Detected.Value is { } layout ? new SessionCgroup(layout, name) : null;
 
+    /// <summary>The names of existing session groups that start with a prefix.</summary>
+    public static IReadOnlyList<string> Names(string prefix)
+    {
+        if (Detected.Value is not { } layout || !Directory.Exists(layout.Parents[0]))
+        {
+            return [];
+        }
+
+        return Directory.EnumerateDirectories(layout.Parents[0]).Select(Path.GetFileName).OfType<string>()
+            .Where(n => n.StartsWith(prefix, StringComparison.Ordinal)).ToList();
+    }
+
     /// <summary>
     /// A shell command prefix that puts itself into every group and then execs the rest, so nothing of
     /// the session ever runs outside its limits.
