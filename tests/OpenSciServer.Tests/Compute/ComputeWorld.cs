@@ -71,14 +71,14 @@ public sealed class ComputeWorld : IAsyncLifetime
     public HttpClient Client(string token) => Platform.CreateApiClient(token);
 
     /// <summary>Creates a session with the user's persistent volume (rw) and the data volume (ro) and waits until it runs.</summary>
-    public async Task<Guid> StartSessionAsync(string token, string user, string name, string domain = "Local")
+    public async Task<Guid> StartSessionAsync(string token, string user, string name, string domain = "Local", string image = "Python 3 (astro)")
     {
         using var client = Client(token);
         var created = await client.PostAsJsonAsync("/api/compute/sessions", new
         {
             name,
             domain,
-            image = "Python 3 (astro)",
+            image,
             dataVolumes = new[] { DataVolume },
             userVolumes = new[] { new { rootVolume = "Storage", owner = user, name = "persistent", writable = true } },
         });

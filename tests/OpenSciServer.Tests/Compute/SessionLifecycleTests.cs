@@ -84,6 +84,52 @@ public sealed class SessionLifecycleTests(ComputeWorld world) : IClassFixture<Co
         await alice.DeleteAsync($"/api/compute/sessions/{id}");
     }
 
+    [Fact]
+    public async Task RAndOctaveImages_RunTheirOwnKernels_AsTheUser()
+    {
+        var id = await world.StartSessionAsync(world.BobToken, world.Bob, "languages", image: "Octave");
+        using var bob = world.Client(world.BobToken);
+
+        var octave = await Jupyter.ExecuteAsync(world, world.BobToken, id, "disp(6 * 7)", kernel: "octave");
+        var kernels = await bob.GetFromJsonAsync<JsonElement>($"{Jupyter.Base(id)}api/kernelspecs");
+
+        Assert.Contains("42", octave, StringComparison.Ordinal);
+        // The image offers its own kernels only (the R kernel is installed on the machine, but not in this image).
+        var offered = kernels.GetProperty("kernelspecs").EnumerateObject().Select(k => k.Name).Order(StringComparer.Ordinal).ToList();
+        Assert.Equal(["octave", "python3"], offered);
+        await bob.DeleteAsync($"/api/compute/sessions/{id}");
+
+        var r = await world.StartSessionAsync(world.BobToken, world.Bob, "r", image: "R");
+        var output = await Jupyter.ExecuteAsync(world, world.BobToken, r, "cat(Sys.getenv('USER'), 6 * 7)", kernel: "ir");
+        Assert.Contains($"{world.Bob} 42", output, StringComparison.Ordinal);
+        await bob.DeleteAsync($"/api/compute/sessions/{r}");
+    }
+
+    [Fact]
+    public async Task SessionPastItsLifetime_IsStoppedByTheWorker_WithTheReason()
+    {
+        var id = await world.StartSessionAsync(world.BobToken, world.Bob, "short-lived");
+        using var bob = world.Client(world.BobToken);
+        var group = (await SessionRowAsync(id)).BackendId!;
+        await using (var scope = world.Platform.Services.CreateAsyncScope())
+        {
+            await scope.ServiceProvider.GetRequiredService<PlatformDbContext>().Set<ComputeSession>().Where(s => s.Id == id)
+                .ExecuteUpdateAsync(u => u.SetProperty(s => s.ExpiresAt, DateTimeOffset.UnixEpoch));
+        }
+
+        var stopped = await ComputeWorld.WaitForStatusAsync(bob, id, "Stopped", seconds: 30);
+
+        Assert.Contains("end of its lifetime", stopped.GetProperty("statusReason").GetString(), StringComparison.Ordinal);
+        // The row is marked first (the proxy stops forwarding at once), then the processes are killed.
+        for (var i = 0; i < 100 && LocalBackend.Processes(group).Count > 0; i++)
+        {
+            await Task.Delay(50);
+        }
+
+        Assert.Empty(LocalBackend.Processes(group));
+        await bob.DeleteAsync($"/api/compute/sessions/{id}");
+    }
+
     private async Task TightDomainAsync()
     {
         using var admin = world.Client(world.AdminToken);
