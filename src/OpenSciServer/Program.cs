@@ -6,6 +6,7 @@ using OpenSciServer.CasJobs.Contexts;
 using OpenSciServer.CasJobs.Engines;
 using OpenSciServer.CasJobs.Jobs;
 using OpenSciServer.Compat;
+using OpenSciServer.Compute;
 using OpenSciServer.Files;
 using OpenSciServer.Groups;
 using OpenSciServer.Infrastructure;
@@ -34,6 +35,7 @@ builder.AddGroups();
 builder.AddFiles();
 builder.AddCasJobs();
 builder.AddCatalogContexts();
+builder.AddCompute();
 builder.AddWeb();
 
 var app = builder.Build();
@@ -66,6 +68,7 @@ app.MapCatalogContextEndpoints();
 app.MapCasJobsRestEndpoints();
 app.MapQueryJobEndpoints();
 app.MapCasJobsJobsEndpoints();
+app.MapCompute();
 app.MapWeb();
 app.PrintReadyBanner();
 

@@ -70,6 +70,15 @@ public sealed class TokenService(PlatformDbContext db, TimeProvider time, IOptio
         return await IssueAsync(userId, TokenKind.Personal, trimmed, expiry.ToUniversalTime(), cancellationToken);
     }
 
+    /// <summary>A token the platform gives a compute session or job, lasting as long as it runs (see <see cref="SetExpiryAsync"/>).</summary>
+    public Task<IssuedToken> IssueServiceTokenAsync(Guid userId, string name, DateTimeOffset expiresAt, CancellationToken cancellationToken) =>
+        IssueAsync(userId, TokenKind.Service, name, expiresAt, cancellationToken);
+
+    /// <summary>Moves a service token's expiry (a session was extended).</summary>
+    public async Task SetExpiryAsync(Guid tokenId, DateTimeOffset expiresAt, CancellationToken cancellationToken) =>
+        await db.AccessTokens.Where(t => t.Id == tokenId && t.Kind == TokenKind.Service && t.RevokedAt == null)
+            .ExecuteUpdateAsync(s => s.SetProperty(t => t.ExpiresAt, expiresAt), cancellationToken);
+
     /// <summary>The account behind a token, or null if the token is unknown, expired, revoked or its account inactive.</summary>
     public async Task<TokenPrincipal?> ValidateAsync(string? secret, CancellationToken cancellationToken)
     {
