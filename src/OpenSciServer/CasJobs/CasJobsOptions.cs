@@ -59,25 +59,6 @@ public sealed class CasJobsOptions
     [Range(1, 1024, ErrorMessage = "CasJobs:LongQueriesTotal must be between 1 and 1024.")]
     public int LongQueriesTotal { get; set; } = 8;
 
-    /// <summary>The worker's operating-system memory limit in bytes.</summary>
-    public long WorkerMemoryBytes(string duckDbMemoryLimit) =>
-        string.IsNullOrWhiteSpace(WorkerMemoryLimit) ? ParseSize(duckDbMemoryLimit) + (512L << 20) : ParseSize(WorkerMemoryLimit);
-
-    /// <summary>Reads a size as DuckDB writes them: 2GiB (powers of 1024) or 2GB (powers of 1000).</summary>
-    public static long ParseSize(string size)
-    {
-        ArgumentNullException.ThrowIfNull(size);
-        var match = System.Text.RegularExpressions.Regex.Match(size.Trim(), @"^(\d+(?:\.\d+)?)\s*([KMGT])(i?)B$");
-        if (!match.Success)
-        {
-            throw new FormatException($"'{size}' is not a size like 2GiB.");
-        }
-
-        var power = "KMGT".IndexOf(match.Groups[2].Value[0], StringComparison.Ordinal) + 1;
-        var unit = Math.Pow(match.Groups[3].Value.Length > 0 ? 1024 : 1000, power);
-        return (long)(double.Parse(match.Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture) * unit);
-    }
-
     /// <summary>
     /// Space each user's MyDB may use (DuckDB's used blocks), e.g. "10GiB" or "500MB". Past it, MyDB turns read-only
     /// and imports, uploads and queries that write are refused (507) until tables are dropped.
@@ -96,4 +77,23 @@ public sealed class CasJobsOptions
     /// <summary>Longest an admin's import of a CSV or Parquet file into a new context may run.</summary>
     [Range(typeof(TimeSpan), "00:00:10", "7.00:00:00", ErrorMessage = "CasJobs:CatalogImportTimeout must be between 10 seconds and 7 days.")]
     public TimeSpan CatalogImportTimeout { get; set; } = TimeSpan.FromHours(2);
+
+    /// <summary>The worker's operating-system memory limit in bytes.</summary>
+    public long WorkerMemoryBytes(string duckDbMemoryLimit) =>
+        string.IsNullOrWhiteSpace(WorkerMemoryLimit) ? ParseSize(duckDbMemoryLimit) + (512L << 20) : ParseSize(WorkerMemoryLimit);
+
+    /// <summary>Reads a size as DuckDB writes them: 2GiB (powers of 1024), 2GB (powers of 1000), or plain bytes (100B).</summary>
+    public static long ParseSize(string size)
+    {
+        ArgumentNullException.ThrowIfNull(size);
+        var match = System.Text.RegularExpressions.Regex.Match(size.Trim(), @"^(\d+(?:\.\d+)?)\s*(?:([KMGT])(i?))?B$");
+        if (!match.Success)
+        {
+            throw new FormatException($"'{size}' is not a size like 2GiB or 500MB.");
+        }
+
+        var power = match.Groups[2].Success ? "KMGT".IndexOf(match.Groups[2].Value[0], StringComparison.Ordinal) + 1 : 0;
+        var unit = Math.Pow(match.Groups[3].Value.Length > 0 ? 1024 : 1000, power);
+        return (long)(double.Parse(match.Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture) * unit);
+    }
 }

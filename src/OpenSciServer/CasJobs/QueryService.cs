@@ -20,7 +20,6 @@ public sealed class QueryService(
     AccessService access,
     QueryRunner runner,
     IOptions<CasJobsOptions> options,
-    IOptions<PlatformOptions> platform,
     TimeProvider time,
     MyDb.MyDbAccess myDbs)
 {
@@ -146,8 +145,7 @@ public sealed class QueryService(
             throw new PlatformException(ProblemKind.Unauthorized, "Log in to use MyDB, your own database.");
         }
 
-        var folder = Directory.CreateDirectory(Path.Combine(platform.Value.DataPath, "mydb", caller.UserName));
-        return Path.Combine(folder.FullName, DuckDbSandbox.MyDbFileName);
+        return myDbs.MyDbPath(caller.UserName);
     }
 
     /// <summary>Registers a catalog context (admins), queryable by those it is shared with.</summary>

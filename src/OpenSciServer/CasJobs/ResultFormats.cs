@@ -56,78 +56,26 @@ public static class ResultFormats
                 await WriteFitsAsync(outcome.ResultSets[0], buffer, ct);
                 return TypedResults.File(buffer.ToArray(), FitsMediaType, "result.fits");
             case "votable":
-                await WriteVoTableAsync(outcome.ResultSets[0], buffer, ct);
+                await WriteVoTableAsync(outcome.ResultSets[0], buffer, Astro.VoTable.VoTableSerialization.TableData, ct);
                 return TypedResults.File(buffer.ToArray(), VoTableMediaType, "result.xml");
             case "votable-binary2":
-                await WriteVoTableBinary2Async(outcome.ResultSets[0], buffer, ct);
+                await WriteVoTableAsync(outcome.ResultSets[0], buffer, Astro.VoTable.VoTableSerialization.Binary2, ct);
                 return TypedResults.File(buffer.ToArray(), VoTableMediaType, "result.xml");
             default:
                 throw Infrastructure.PlatformException.Invalid($"Unknown format '{format}': use json, csv, fits, votable, votable-binary2 or parquet.", "format");
         }
     }
 
-    /// <summary>Writes one result set as an IVOA VOTable 1.4 with TABLEDATA serialization, streaming.</summary>
-    public static async Task WriteVoTableAsync(ResultSet set, Stream output, CancellationToken ct)
-    {
-        ArgumentNullException.ThrowIfNull(set);
-        var settings = new System.Xml.XmlWriterSettings { Async = true, Indent = false, Encoding = new UTF8Encoding(false) };
-        await using var xml = System.Xml.XmlWriter.Create(output, settings);
-        const string ns = "http://www.ivoa.net/xml/VOTable/v1.3";
-        await xml.WriteStartDocumentAsync();
-        await xml.WriteStartElementAsync(null, "VOTABLE", ns);
-        await xml.WriteAttributeStringAsync(null, "version", null, "1.4");
-        await xml.WriteStartElementAsync(null, "RESOURCE", ns);
-        await xml.WriteAttributeStringAsync(null, "type", null, "results");
-        await xml.WriteStartElementAsync(null, "TABLE", ns);
-        var kinds = new List<string>();
-        foreach (var column in set.Columns)
-        {
-            var (datatype, arraysize) = VoType(column.Type);
-            kinds.Add(datatype);
-            await xml.WriteStartElementAsync(null, "FIELD", ns);
-            await xml.WriteAttributeStringAsync(null, "name", null, column.Name);
-            await xml.WriteAttributeStringAsync(null, "datatype", null, datatype);
-            if (arraysize is not null)
-            {
-                await xml.WriteAttributeStringAsync(null, "arraysize", null, arraysize);
-            }
-
-            await xml.WriteEndElementAsync();
-        }
-
-        await xml.WriteStartElementAsync(null, "DATA", ns);
-        await xml.WriteStartElementAsync(null, "TABLEDATA", ns);
-        foreach (var row in set.Rows)
-        {
-            ct.ThrowIfCancellationRequested();
-            await xml.WriteStartElementAsync(null, "TR", ns);
-            for (var i = 0; i < row.Length; i++)
-            {
-                // An empty TD is NULL for every type in TABLEDATA (floats may also be NaN).
-                await xml.WriteElementStringAsync(null, "TD", ns, row[i].ValueKind switch
-                {
-                    JsonValueKind.Null => "",
-                    JsonValueKind.True => "T",
-                    JsonValueKind.False => "F",
-                    JsonValueKind.String => row[i].GetString() ?? "",
-                    _ => row[i].GetRawText(),
-                });
-            }
-
-            await xml.WriteEndElementAsync();
-        }
-
-        await xml.WriteEndDocumentAsync();
-        await xml.FlushAsync();
-    }
-
-    /// <summary>Writes one result set as a VOTable 1.4 with BINARY2 serialization (base64, a null-flag bitmap per row).</summary>
-    public static async Task WriteVoTableBinary2Async(ResultSet set, Stream output, CancellationToken ct)
+    /// <summary>
+    /// Writes one result set as an IVOA VOTable 1.4, row by row: TABLEDATA (XML cells, NULL as an empty
+    /// cell) or BINARY2 (base64, a null-flag bitmap per row).
+    /// </summary>
+    public static async Task WriteVoTableAsync(ResultSet set, Stream output, Astro.VoTable.VoTableSerialization serialization, CancellationToken ct)
     {
         ArgumentNullException.ThrowIfNull(set);
         var kinds = set.Columns.Select(c => ColumnKinds.Of(c.Type)).ToList();
         await using var writer = new Astro.VoTable.VoTableWriter(output,
-            set.Columns.Select((c, i) => new Astro.VoTable.VoTableColumn(c.Name, ColumnKinds.VoTableType(kinds[i]))).ToList(), Astro.VoTable.VoTableSerialization.Binary2);
+            set.Columns.Select((c, i) => new Astro.VoTable.VoTableColumn(c.Name, ColumnKinds.VoTableType(kinds[i]))).ToList(), serialization);
         foreach (var row in set.Rows)
         {
             await writer.WriteRowAsync(row.Select((v, i) => ColumnKinds.FromJson(v, kinds[i])).ToArray(), ct);
@@ -135,17 +83,6 @@ public static class ResultFormats
 
         await writer.CompleteAsync(ct);
     }
-
-    private static (string Datatype, string? Arraysize) VoType(string engineType) => engineType switch
-    {
-        "BigInt" or "UInteger" => ("long", null),
-        "Integer" or "USmallInt" => ("int", null),
-        "SmallInt" or "TinyInt" or "UTinyInt" => ("short", null),
-        "Double" or "Decimal" => ("double", null),
-        "Float" => ("float", null),
-        "Boolean" => ("boolean", null),
-        _ => ("char", "*"),
-    };
 
     /// <summary>Writes one result set as a FITS file with a BINTABLE extension, streaming.</summary>
     public static async Task WriteFitsAsync(ResultSet set, Stream output, CancellationToken ct)

@@ -32,9 +32,9 @@ public static class CatalogBuilder
         {
             // The delimiter is given, or DuckDB's sniffer picks another one that makes a ragged file "fit";
             // strict: a line with more or fewer values than the header is an error, not padded or skipped.
-            Csv => $"read_csv('{Literal(source)}', header = true, delim = '{(source.EndsWith(".tsv", StringComparison.OrdinalIgnoreCase) ? "\t" : ",")}', " +
+            Csv => $"read_csv('{Sql.Literal(source)}', header = true, delim = '{(source.EndsWith(".tsv", StringComparison.OrdinalIgnoreCase) ? "\t" : ",")}', " +
                 "strict_mode = true, null_padding = false, ignore_errors = false)",
-            Parquet => $"read_parquet('{Literal(source)}')",
+            Parquet => $"read_parquet('{Sql.Literal(source)}')",
             _ => throw new ArgumentException($"Unknown format '{build.Format}'.", nameof(build)),
         };
         using var db = new DuckDBConnection($"Data Source={request.MyDbPath}");
@@ -42,14 +42,14 @@ public static class CatalogBuilder
         Execute(db, "SET autoinstall_known_extensions = false");
         Execute(db, "SET autoload_known_extensions = false");
         Execute(db, "SET allow_community_extensions = false");
-        Execute(db, $"SET memory_limit = '{Literal(request.MemoryLimit)}'");
+        Execute(db, $"SET memory_limit = '{Sql.Literal(request.MemoryLimit)}'");
         Execute(db, $"SET threads = {request.Threads.ToString(CultureInfo.InvariantCulture)}");
-        Execute(db, $"CREATE TABLE {Identifier(build.Table)} AS SELECT * FROM {reader}");
+        Execute(db, $"CREATE TABLE {Sql.Identifier(build.Table)} AS SELECT * FROM {reader}");
         Execute(db, "SET enable_external_access = false");
         long rows;
         using (var count = db.CreateCommand())
         {
-            count.CommandText = $"SELECT count(*) FROM {Identifier(build.Table)}";
+            count.CommandText = $"SELECT count(*) FROM {Sql.Identifier(build.Table)}";
             rows = Convert.ToInt64(count.ExecuteScalar(), CultureInfo.InvariantCulture);
         }
 
@@ -63,8 +63,4 @@ public static class CatalogBuilder
         command.CommandText = sql;
         command.ExecuteNonQuery();
     }
-
-    private static string Literal(string value) => value.Replace("'", "''", StringComparison.Ordinal);
-
-    private static string Identifier(string name) => "\"" + name.Replace("\"", "\"\"", StringComparison.Ordinal) + "\"";
 }

@@ -311,7 +311,7 @@ public sealed partial class CatalogContextService(
 
         var catalog = context is null ? DuckDbSandbox.MyDbCatalog : DuckDbSandbox.ContextAlias;
         var sql = "SELECT schema_name, table_name, column_name, data_type FROM duckdb_columns() " +
-            $"WHERE database_name = '{catalog}' AND lower(table_name) = lower('{Literal(table)}') ORDER BY schema_name <> 'main', schema_name, column_index";
+            $"WHERE database_name = '{catalog}' AND lower(table_name) = lower('{Sql.Literal(table)}') ORDER BY schema_name <> 'main', schema_name, column_index";
         var o = options.Value;
         var outcome = await runner.RunAsync(new WorkerRequest(queries.MainDatabasePath(caller), context?.Path, o.MemoryLimit, o.Threads, 100_000, [new WorkerStatement(sql, true)]),
             o.QuickQueryTimeout, ct);
@@ -586,7 +586,6 @@ public sealed partial class CatalogContextService(
         }
     }
 
-    private static string Literal(string value) => value.Replace("'", "''", StringComparison.Ordinal);
 
     [LoggerMessage(1320, LogLevel.Information, "Context {Name} registered ({Path}) by {Admin}")]
     private static partial void LogRegistered(ILogger logger, string name, string path, string admin);

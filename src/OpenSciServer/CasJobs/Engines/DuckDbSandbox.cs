@@ -43,10 +43,10 @@ public static class DuckDbSandbox
         {
             if (contextPath is not null)
             {
-                Execute(connection, $"ATTACH '{Quote(contextPath)}' AS {ContextAlias} (READ_ONLY)");
+                Execute(connection, $"ATTACH '{Sql.Literal(contextPath)}' AS {ContextAlias} (READ_ONLY)");
                 // As in CasJobs, the context's tables are named as they are; MyDB's tables after them.
                 var myDb = myDbPath == InMemory ? "memory" : System.IO.Path.GetFileNameWithoutExtension(myDbPath);
-                Execute(connection, $"SET search_path = '{ContextAlias},{Quote(myDb)}'");
+                Execute(connection, $"SET search_path = '{ContextAlias},{Sql.Literal(myDb)}'");
             }
 
             return connection;
@@ -68,7 +68,7 @@ public static class DuckDbSandbox
             Execute(connection, "SET autoinstall_known_extensions = false");
             Execute(connection, "SET autoload_known_extensions = false");
             Execute(connection, "SET allow_community_extensions = false");
-            Execute(connection, $"SET memory_limit = '{Quote(limits.MemoryLimit)}'");
+            Execute(connection, $"SET memory_limit = '{Sql.Literal(limits.MemoryLimit)}'");
             Execute(connection, $"SET threads = {limits.Threads}");
             Execute(connection, "SET enable_external_access = false");
             // Last: from here on no SET may change anything above.
@@ -94,7 +94,7 @@ public static class DuckDbSandbox
         if (contextPath is not null)
         {
             var myDb = System.IO.Path.GetFileNameWithoutExtension(myDbPath);
-            Execute(connection, $"SET search_path = '{ContextAlias},{Quote(myDb)}'");
+            Execute(connection, $"SET search_path = '{ContextAlias},{Sql.Literal(myDb)}'");
         }
 
         return connection;
@@ -106,6 +106,4 @@ public static class DuckDbSandbox
         command.CommandText = sql;
         command.ExecuteNonQuery();
     }
-
-    private static string Quote(string value) => value.Replace("'", "''", StringComparison.Ordinal);
 }

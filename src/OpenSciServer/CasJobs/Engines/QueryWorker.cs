@@ -249,10 +249,9 @@ public static class QueryWorker
 
     private static async Task StoreUploadAsync(DuckDBConnection db, WorkerUpload upload, StreamWriter writer)
     {
-        static string Quote(string name) => "\"" + name.Replace("\"", "\"\"", StringComparison.Ordinal) + "\"";
         using (var create = db.CreateCommand())
         {
-            create.CommandText = $"CREATE TABLE {Quote(upload.Table)} ({string.Join(", ", upload.Columns.Select((c, i) => $"{Quote(c)} {upload.Types[i]}"))})";
+            create.CommandText = $"CREATE TABLE {Sql.Identifier(upload.Table)} ({string.Join(", ", upload.Columns.Select((c, i) => $"{Sql.Identifier(c)} {upload.Types[i]}"))})";
             create.ExecuteNonQuery();
         }
 

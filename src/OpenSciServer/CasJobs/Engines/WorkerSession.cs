@@ -299,7 +299,7 @@ internal sealed class LongQueryTransaction
         long rows = lastCount;
         if (created is not null)
         {
-            WorkerSession.Execute(db, $"COMMENT ON TABLE {Quote(_session.MainCatalog)}.{Quote(created.Schema)}.{Quote(created.Name)} IS '{_marker}'");
+            WorkerSession.Execute(db, $"COMMENT ON TABLE {Sql.Identifier(_session.MainCatalog)}.{Sql.Identifier(created.Schema)}.{Sql.Identifier(created.Name)} IS '{_marker}'");
             rows = Count(_session, created);
         }
 
@@ -325,7 +325,5 @@ internal sealed class LongQueryTransaction
     }
 
     private static long Count(WorkerSession session, Table table) =>
-        Convert.ToInt64(WorkerSession.Scalar(session.Connection, $"SELECT count(*) FROM {Quote(session.MainCatalog)}.{Quote(table.Schema)}.{Quote(table.Name)}"), System.Globalization.CultureInfo.InvariantCulture);
-
-    private static string Quote(string name) => "\"" + name.Replace("\"", "\"\"", StringComparison.Ordinal) + "\"";
+        Convert.ToInt64(WorkerSession.Scalar(session.Connection, $"SELECT count(*) FROM {Sql.Identifier(session.MainCatalog)}.{Sql.Identifier(table.Schema)}.{Sql.Identifier(table.Name)}"), System.Globalization.CultureInfo.InvariantCulture);
 }

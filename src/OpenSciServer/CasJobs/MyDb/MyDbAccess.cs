@@ -1,5 +1,3 @@
-using System.Globalization;
-using System.Text.RegularExpressions;
 using Microsoft.Extensions.Options;
 using OpenSciServer.Accounts;
 using OpenSciServer.Authorization;
@@ -16,9 +14,9 @@ public sealed record SharedTableInfo(string Owner, string Table, string QueryNam
 /// writes is answered with 507), and the tables others shared with the caller, which the worker copies into the
 /// read-only catalog <c>shared</c>. Query services (quick and long queries) pass their worker requests through here.
 /// </summary>
-public sealed partial class MyDbAccess(AccessService access, QueryRunner runner, IOptions<CasJobsOptions> options, IOptions<PlatformOptions> platform, TimeProvider time)
+public sealed class MyDbAccess(AccessService access, QueryRunner runner, IOptions<CasJobsOptions> options, IOptions<PlatformOptions> platform, TimeProvider time)
 {
-    public long QuotaBytes => ParseSize(options.Value.MyDbQuota);
+    public long QuotaBytes => CasJobsOptions.ParseSize(options.Value.MyDbQuota);
 
     /// <summary>A user's MyDB file, &lt;data&gt;/mydb/&lt;user&gt;/mydb.duckdb; its folder is created.</summary>
     public string MyDbPath(string userName)
@@ -125,31 +123,4 @@ public sealed partial class MyDbAccess(AccessService access, QueryRunner runner,
         "Drop tables you no longer need (DELETE /api/casjobs/mydb/tables/{name}, or on the MyDB page) — export them to a volume first to keep a copy.";
 
     public static string Size(long bytes) => Files.QuotaService.Bytes(bytes);
-
-    [GeneratedRegex(@"^(\d+(?:\.\d+)?)\s*(B|KB|MB|GB|TB|KiB|MiB|GiB|TiB)$")]
-    private static partial Regex SizePattern();
-
-    /// <summary>"10GiB" (powers of 1024) or "500MB" (powers of 1000) in bytes.</summary>
-    public static long ParseSize(string text)
-    {
-        var m = SizePattern().Match(text?.Trim() ?? "");
-        if (!m.Success)
-        {
-            throw new ArgumentException($"'{text}' is not a size like 10GiB or 500MB.", nameof(text));
-        }
-
-        var factor = m.Groups[2].Value switch
-        {
-            "B" => 1d,
-            "KB" => 1e3,
-            "MB" => 1e6,
-            "GB" => 1e9,
-            "TB" => 1e12,
-            "KiB" => 1024d,
-            "MiB" => 1024d * 1024,
-            "GiB" => 1024d * 1024 * 1024,
-            _ => 1024d * 1024 * 1024 * 1024,
-        };
-        return (long)(double.Parse(m.Groups[1].Value, CultureInfo.InvariantCulture) * factor);
-    }
 }
