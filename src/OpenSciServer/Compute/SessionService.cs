@@ -183,10 +183,19 @@ public sealed partial class SessionService(
         await Sessions.Where(s => s.Id == id).ExecuteDeleteAsync(ct);
         foreach (var folder in new[] { HomeFolder(id), Path.Combine(platform.Value.DataPath, "compute", "local", id.ToString("N")) })
         {
-            if (Directory.Exists(folder))
+            // A launch of this session may still be writing its home (it gives up once it sees the row
+            // gone): try again briefly rather than fail the delete with "not empty".
+            for (var attempt = 1; Directory.Exists(folder); attempt++)
             {
-                using var parent = NoFollow.OpenDirectory(Path.GetDirectoryName(folder)!, []);
-                NoFollow.DeleteTree(parent, Path.GetFileName(folder));
+                try
+                {
+                    using var parent = NoFollow.OpenDirectory(Path.GetDirectoryName(folder)!, []);
+                    NoFollow.DeleteTree(parent, Path.GetFileName(folder));
+                }
+                catch (PlatformException) when (attempt < 20)
+                {
+                    await Task.Delay(TimeSpan.FromMilliseconds(100), ct);
+                }
             }
         }
 
