@@ -22,16 +22,8 @@ internal sealed partial class LocalBackend(IOptions<ComputeOptions> options, IOp
     /// <summary>Where the platform's Jupyter configuration appears inside the sandbox (read-only, JUPYTER_CONFIG_DIR).</summary>
     public const string JupyterConfigDir = "/etc/opensciserver/jupyter";
 
-    public const string Workspace = "/home/idies/workspace";
-
-    // The parts of /etc that programs in a session need; never the whole of it (keys, the platform's own configuration).
-    private static readonly string[] EtcAllowList =
-    [
-        "alternatives", "ld.so.cache", "ld.so.conf", "ld.so.conf.d", "ssl", "ca-certificates", "resolv.conf", "hosts",
-        "nsswitch.conf", "localtime", "timezone", "mime.types", "matplotlibrc", "R", "octaverc", "python3", "python3.11",
-        "fonts", "bash.bashrc", "profile", "inputrc", "terminfo", "gai.conf", "host.conf", "protocols", "services",
-        "locale.alias", "papersize", "magic", "magic.mime", "os-release", "debian_version", "environment",
-    ];
+    /// <summary>Where the user's volumes appear inside (see <see cref="Sandbox.Workspace"/>).</summary>
+    public const string Workspace = Sandbox.Workspace;
 
     public string Name => ComputeBackends.Local;
 
@@ -186,109 +178,35 @@ internal sealed partial class LocalBackend(IOptions<ComputeOptions> options, IOp
     /// <summary>Derived from the data directory: the same platform after a restart has the same prefix.</summary>
     private string InstancePrefix => Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(platform.Value.DataPath)))[..10];
 
-    /// <summary>The bubblewrap arguments: mounts, namespaces, environment, then setpriv to the user's uid and Jupyter.</summary>
+    /// <summary>The bubblewrap arguments: the shared sandbox, then Jupyter on its port as the user.</summary>
     internal List<string> SandboxArgs(SessionLaunch launch, string privateFolder, int port)
     {
-        var o = options.Value;
-        var args = new List<string>
-        {
-            "--ro-bind", "/usr", "/usr",
-            "--symlink", "usr/lib", "/lib", "--symlink", "usr/lib64", "/lib64", "--symlink", "usr/bin", "/bin", "--symlink", "usr/sbin", "/sbin",
-            // Folders bwrap makes implicitly are 0700 (root's): make the ones the user must traverse first.
-            "--perms", "0755", "--dir", "/etc",
-            "--perms", "0755", "--dir", "/var",
-        };
-        foreach (var entry in EtcAllowList)
-        {
-            var path = "/etc/" + entry;
-            if (File.Exists(path) || Directory.Exists(path))
-            {
-                args.AddRange(["--ro-bind", path, path]);
-            }
-        }
-
-        args.AddRange([
-            "--ro-bind", Path.Combine(privateFolder, "passwd"), "/etc/passwd",
-            "--ro-bind", Path.Combine(privateFolder, "group"), "/etc/group",
-            "--perms", "0755", "--dir", Path.GetDirectoryName(JupyterConfigDir)!,
-            "--ro-bind", Path.Combine(privateFolder, "jupyter"), JupyterConfigDir,
-            "--proc", "/proc", "--dev", "/dev",
-            "--perms", "1777", "--tmpfs", "/tmp",
-            "--perms", "1777", "--tmpfs", "/var/tmp",
-            // bwrap makes mount-point folders 0700 unless told otherwise.
-            "--perms", "0755", "--dir", "/home",
-            "--bind", launch.HomeFolder, "/home/idies",
-            // The workspace is the platform's: the user cannot add to it, only use what is mounted in it.
-            "--perms", "0755", "--tmpfs", Workspace,
-        ]);
-        var made = new HashSet<string>(StringComparer.Ordinal) { Workspace };
-        foreach (var mount in launch.Mounts.OrderBy(m => m.Target, StringComparer.Ordinal))
-        {
-            // Parent folders first (0755), then the bind: a bind onto a path inside another must come after it.
-            var parent = Path.GetDirectoryName(mount.Target)!;
-            var chain = new Stack<string>();
-            for (var p = parent; !made.Contains(p) && p.StartsWith(Workspace, StringComparison.Ordinal); p = Path.GetDirectoryName(p)!)
-            {
-                chain.Push(p);
-            }
-
-            foreach (var dir in chain)
-            {
-                args.AddRange(["--perms", "0755", "--dir", dir]);
-                made.Add(dir);
-            }
-
-            args.AddRange([mount.Writable ? "--bind" : "--ro-bind", mount.Source, mount.Target]);
-            made.Add(mount.Target);
-        }
-
-        args.AddRange(["--remount-ro", Workspace]);
-        args.AddRange([
-            "--unshare-pid", "--unshare-ipc", "--unshare-uts", "--unshare-cgroup-try", "--hostname", "sciserver",
-            // No --die-with-parent: the session outlives a platform restart on purpose, and it would tie
-            // the sandbox to one .NET thread anyway. Its control groups are how it is found and ended.
-            "--new-session",
-            "--clearenv",
-            "--setenv", "HOME", "/home/idies",
-            "--setenv", "USER", launch.UserName,
-            "--setenv", "LOGNAME", launch.UserName,
-            "--setenv", "SHELL", "/bin/bash",
-            "--setenv", "PATH", "/usr/local/bin:/usr/bin:/bin",
-            "--setenv", "LANG", "C.UTF-8",
-            "--setenv", "TERM", "xterm-256color",
-            "--setenv", "JUPYTER_CONFIG_DIR", JupyterConfigDir,
-            "--setenv", "SCISERVER_SESSION", launch.SessionId.ToString(),
-            // Started in the read-only workspace: Jupyter also reads configuration from its working folder.
-            "--chdir", Workspace,
-            o.SetprivPath,
-            $"--reuid={launch.Uid}", $"--regid={launch.Gid}", "--clear-groups", "--no-new-privs",
-            "--inh-caps=-all", "--bounding-set=-all",
-            "--",
-        ]);
-        var command = launch.Image.JupyterCommand.Split(' ', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
-        args.AddRange(command);
-        args.AddRange([
+        var command = launch.Image.JupyterCommand.Split(' ', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).ToList();
+        command.AddRange([
             "--no-browser",
             "--ip=127.0.0.1",
             $"--port={port.ToString(CultureInfo.InvariantCulture)}",
             "--port-retries=0",
             $"--NotebookApp.base_url={launch.BaseUrl}",
-            $"--NotebookApp.notebook_dir={Workspace}",
+            $"--NotebookApp.notebook_dir={Sandbox.Workspace}",
         ]);
-        return args;
+        var spec = new SandboxSpec(launch.UserName, launch.Uid, launch.Gid, launch.HomeFolder, launch.Mounts, privateFolder, command)
+        {
+            // Started in the read-only workspace: Jupyter also reads configuration from its working folder.
+            WorkingDirectory = Sandbox.Workspace,
+            ReadOnlyBinds = [new SessionMount(Path.Combine(privateFolder, "jupyter"), JupyterConfigDir, Writable: false)],
+            Environment = new Dictionary<string, string>
+            {
+                ["JUPYTER_CONFIG_DIR"] = JupyterConfigDir,
+                ["SCISERVER_SESSION"] = launch.SessionId.ToString(),
+            },
+        };
+        return Sandbox.Arguments(spec, options.Value);
     }
 
     private static void WriteSandboxFiles(string folder, SessionLaunch launch)
     {
-        var uid = launch.Uid.ToString(CultureInfo.InvariantCulture);
-        var gid = launch.Gid.ToString(CultureInfo.InvariantCulture);
-        File.WriteAllText(Path.Combine(folder, "passwd"),
-            $"root:x:0:0:root:/root:/usr/sbin/nologin\n{launch.UserName}:x:{uid}:{gid}:{launch.UserName}:/home/idies:/bin/bash\nnobody:x:65534:65534:nobody:/nonexistent:/usr/sbin/nologin\n");
-        File.WriteAllText(Path.Combine(folder, "group"), $"root:x:0:\n{launch.UserName}:x:{gid}:\nnogroup:x:65534:\n");
-        foreach (var file in new[] { "passwd", "group" })
-        {
-            SetMode(Path.Combine(folder, file), UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.GroupRead | UnixFileMode.OtherRead);
-        }
+        Sandbox.WriteIdentityFiles(folder, launch.UserName, launch.Uid, launch.Gid);
 
         // The server's configuration comes from here, never from the user's home: authentication stays on.
         var jupyter = Directory.CreateDirectory(Path.Combine(folder, "jupyter")).FullName;
