@@ -1,5 +1,6 @@
 using System.Security.Claims;
 using System.Text.Json.Serialization;
+using Microsoft.AspNetCore.Http.HttpResults;
 using OpenSciServer.Accounts;
 using OpenSciServer.CasJobs;
 using OpenSciServer.CasJobs.Contexts;
@@ -17,7 +18,11 @@ public sealed record CasJobsResultSet(
 
 public sealed record CasJobsUser([property: JsonPropertyName("WebServicesId")] int WebServicesId);
 
-public sealed record CasJobsTable([property: JsonPropertyName("Name")] string Name, [property: JsonPropertyName("Rows")] long Rows);
+public sealed record CasJobsTable(
+    [property: JsonPropertyName("Name")] string Name,
+    [property: JsonPropertyName("Rows")] long Rows,
+    [property: JsonPropertyName("Size")] long? Size,
+    [property: JsonPropertyName("Date")] DateTimeOffset? Date);
 
 public sealed record CasJobsQueryResponse([property: JsonPropertyName("Result")] IReadOnlyList<CasJobsResultSet> Result);
 
@@ -27,9 +32,8 @@ public static class CasJobsRestEndpoints
     public static IEndpointRouteBuilder MapCasJobsRestEndpoints(this IEndpointRouteBuilder app)
     {
         var api = app.MapGroup("/CasJobs/RestApi").WithTags("SciServer: CasJobs").RequireAuthorization().RequireCors(Infrastructure.PlatformCors.Api);
-        api.MapGet("/contexts/{context}/Tables", async (string context, HttpContext http, QueryService q, CancellationToken ct) =>
-                TypedResults.Ok((await q.TablesAsync(AnonymousQueries.QueryCallerOf(http), context, ct)).Select(t => new CasJobsTable(t.Name, t.Rows)).ToList()))
-            .AllowAnonymous().WithName("CasJobsTables").WithSummary("Tables of a context: [{Name, Rows}] (Size and Date are not known to the engine and are left out).");
+        api.MapGet("/contexts/{context}/Tables", TablesAsync)
+            .AllowAnonymous().WithName("CasJobsTables").WithSummary("Tables of a context: [{Name, Rows, Size, Date}] (Size in bytes; Date: MyDB tables' creation, catalog tables' registration).");
         api.MapGet("/users/{userId}", (string userId, ClaimsPrincipal u) => GetUser(userId, u))
             .WithName("CasJobsUser").WithSummary("Your CasJobs identity, {WebServicesId}; SciScript names your schema wsid_<id> from it. Only your own id answers.");
         api.MapPost("/contexts/{context}/Tables/{table}", UploadAsync).WithName("CasJobsUploadTable")
@@ -51,6 +55,22 @@ public static class CasJobsRestEndpoints
         Span<byte> bytes = stackalloc byte[16];
         id.TryWriteBytes(bytes);
         return TypedResults.Ok(new CasJobsUser(BitConverter.ToInt32(bytes) & int.MaxValue));
+    }
+
+    private static async Task<Ok<List<CasJobsTable>>> TablesAsync(string context, HttpContext http, QueryService queries, CasJobs.MyDb.MyDbService myDb, CancellationToken ct)
+    {
+        var caller = AnonymousQueries.QueryCallerOf(http);
+        var tables = await queries.TablesAsync(caller, context, ct);
+        if (!string.Equals(context, QueryService.MyDbContext, StringComparison.OrdinalIgnoreCase))
+        {
+            return TypedResults.Ok(tables.Select(t => new CasJobsTable(t.Name, t.Rows, t.SizeBytes, t.CreatedAt)).ToList());
+        }
+
+        // MyDB: its own listing knows each table's size and creation time.
+        var known = (await myDb.OverviewAsync(caller, ct)).Tables.ToDictionary(t => t.Name, StringComparer.OrdinalIgnoreCase);
+        return TypedResults.Ok(tables.Select(t => known.TryGetValue(t.Name, out var m)
+            ? new CasJobsTable(t.Name, m.Rows, m.SizeBytes, m.CreatedAt)
+            : new CasJobsTable(t.Name, t.Rows, null, null)).ToList());
     }
 
     private static async Task<IResult> UploadAsync(string context, string table, HttpContext http, ClaimsPrincipal user, QueryService queries, CancellationToken ct)

@@ -63,6 +63,14 @@ public abstract class CasJobsApiTests(PlatformFactory platform)
         var mine = Assert.Single(mydb!);
         Assert.Equal("mine", mine.GetProperty("Name").GetString());
         Assert.Equal(7, mine.GetProperty("Rows").GetInt64());
+        Assert.True(mine.GetProperty("Size").GetInt64() > 0);
+        var native = (await client.GetFromJsonAsync<JsonElement>("/api/casjobs/mydb")).GetProperty("tables")[0];
+        Assert.Equal(native.GetProperty("createdAt").GetDateTimeOffset(), mine.GetProperty("Date").GetDateTimeOffset());
+        // The SciServer route gives a catalog table's size too, and the date it was registered.
+        var sciserverDemo = Assert.Single((await client.GetFromJsonAsync<JsonElement[]>("/CasJobs/RestApi/contexts/Demo/Tables"))!);
+        Assert.Equal(2000, sciserverDemo.GetProperty("Rows").GetInt64());
+        Assert.InRange(sciserverDemo.GetProperty("Size").GetInt64(), 2000 * 8, 2000 * 200);
+        Assert.Equal(JsonValueKind.String, sciserverDemo.GetProperty("Date").ValueKind);
     }
 
     [Fact]

@@ -174,15 +174,54 @@ public abstract class ContextAdminTests(PlatformFactory platform)
     }
 
     [Fact]
-    public async Task Import_Fits_Returns400_WithAWayForward()
+    public async Task Import_Fits_BuildsAQueryableContext_WithTheUnitsAsDescriptions()
+    {
+        var world = await CatalogWorld.CreateAsync(platform);
+        var path = Path.Combine(world.Folder, "xsources.fits");
+        await using (var output = File.Create(path))
+        {
+            var writer = new OpenSciServer.Astro.Fits.FitsTableWriter(output,
+            [
+                new("id", OpenSciServer.Astro.Fits.FitsColumnType.Int64),
+                new("ra", OpenSciServer.Astro.Fits.FitsColumnType.Double, "deg"),
+                new("flux", OpenSciServer.Astro.Fits.FitsColumnType.Single, "erg/s/cm2"),
+                new("name", OpenSciServer.Astro.Fits.FitsColumnType.String, StringWidth: 8),
+            ], 3, extensionName: "XSOURCES");
+            foreach (var row in new object?[][] { [1L, 10.5, 1.5f, "one"], [2L, 20.25, null, "two"], [3L, 359.75, 3.5f, null] })
+            {
+                await writer.WriteRowAsync(row, default);
+            }
+
+            await writer.CompleteAsync(default);
+        }
+
+        var name = PlatformFactory.UniqueName("Fx");
+        await world.RegisterAsync(name, path, isPublic: true);
+        using var user = (await NewUserAsync()).Client;
+        var query = await user.PostAsJsonAsync($"/api/casjobs/contexts/{name}/query", new { query = "SELECT id, ra, flux, name FROM xsources ORDER BY id" });
+        var columns = await user.GetFromJsonAsync<JsonElement>($"/api/casjobs/contexts/{name}/tables/xsources/columns");
+
+        var body = await query.Content.ReadAsStringAsync();
+        Assert.True(query.StatusCode == HttpStatusCode.OK, body);
+        Assert.Equal("[[1,10.5,1.5,\"one\"],[2,20.25,null,\"two\"],[3,359.75,3.5,null]]",
+            JsonDocument.Parse(body).RootElement.GetProperty("resultSets")[0].GetProperty("rows").GetRawText());
+        var units = columns.EnumerateArray().ToDictionary(c => c.GetProperty("name").GetString()!, c => c.TryGetProperty("unit", out var u) ? u.GetString() : null);
+        Assert.Equal("deg", units["ra"]);
+        Assert.Equal("erg/s/cm2", units["flux"]);
+    }
+
+    [Fact]
+    public async Task Import_NotAFitsFile_Returns400_AndLeavesNothing()
     {
         var world = await CatalogWorld.CreateAsync(platform);
         var fits = world.Text("table.fits", "SIMPLE  =                    T");
+        var name = PlatformFactory.UniqueName("F");
 
-        var response = await world.Admin.PostAsJsonAsync("/api/admin/casjobs/contexts", new { name = PlatformFactory.UniqueName("F"), path = world.PathOf(fits) });
+        var response = await world.Admin.PostAsJsonAsync("/api/admin/casjobs/contexts", new { name, path = world.PathOf(fits) });
 
         Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
-        Assert.Contains("Parquet", await response.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+        Assert.Contains("FITS file could not be imported", await response.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+        Assert.False(File.Exists(Path.Combine(platform.DataDirectory, "catalogs", name.ToLowerInvariant() + ".duckdb")));
     }
 
     [Fact]

@@ -201,6 +201,32 @@ public sealed class MyDbFilesTests(SqlitePlatform platform) : IClassFixture<Sqli
         Assert.Equal(["USMALLINT", "UINTEGER", "INTEGER", "DOUBLE", "VARCHAR"], table.GetProperty("columns").EnumerateArray().Select(c => c.GetProperty("type").GetString()));
         var back = await QueryAsync(client, "SELECT u16, u32, i32, flux, label FROM fromfits ORDER BY u16");
         Assert.Equal("[[0,0,5,1.5,\"a\"],[7,9,3,2.5,\"ccc\"],[65535,4294967295,null,null,\"bb\"]]", back.GetProperty("rows").GetRawText());
+        // The unit (as astropy writes erg/s/cm2 in FITS) is kept with the column, shown in the schema, and written back by the exports.
+        Assert.Equal([null, null, null, "cm-2 erg s-1", null], table.GetProperty("columns").EnumerateArray().Select(c => c.TryGetProperty("unit", out var u) ? u.GetString() : null));
+        var fits = await client.GetAsync("/api/casjobs/mydb/tables/fromfits/download?format=fits");
+        var votable = await client.GetAsync("/api/casjobs/mydb/tables/fromfits/download?format=votable");
+        var units = "print(json.dumps({c: str(t[c].unit) if t[c].unit is not None else None for c in t.colnames}))\nsys.exit(0)";
+        var fitsUnits = await AstropyAsync(await fits.Content.ReadAsByteArrayAsync(), "fits", "from astropy.table import Table\nt = Table.read(path, hdu=1)\n" + units);
+        var voUnits = await AstropyAsync(await votable.Content.ReadAsByteArrayAsync(), "xml", "from astropy.table import Table\nt = Table.read(path, format='votable')\n" + units);
+        Assert.Equal("erg / (cm2 s)", fitsUnits.GetProperty("flux").GetString());
+        Assert.Equal("erg / (cm2 s)", voUnits.GetProperty("flux").GetString());
+        Assert.Equal(JsonValueKind.Null, fitsUnits.GetProperty("u16").ValueKind);
+    }
+
+    [Fact]
+    public async Task CommentOnColumn_IsTheColumnsUnit_InSchemaAndExports()
+    {
+        var (client, _) = await NewUserAsync();
+        await QueryAsync(client, "CREATE TABLE withunit AS SELECT 1.5 AS ra");
+        await QueryAsync(client, "COMMENT ON COLUMN withunit.ra IS 'deg'");
+
+        var table = await client.GetFromJsonAsync<JsonElement>("/api/casjobs/mydb/tables/withunit");
+        var fits = await client.GetAsync("/api/casjobs/mydb/tables/withunit/download?format=fits");
+
+        Assert.Equal("deg", table.GetProperty("columns")[0].GetProperty("unit").GetString());
+        var read = await AstropyAsync(await fits.Content.ReadAsByteArrayAsync(), "fits",
+            "from astropy.table import Table\nt = Table.read(path, hdu=1)\nprint(json.dumps({'unit': str(t['ra'].unit)}))\nsys.exit(0)");
+        Assert.Equal("deg", read.GetProperty("unit").GetString());
     }
 
     [Fact]

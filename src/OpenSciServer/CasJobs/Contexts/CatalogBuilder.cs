@@ -7,7 +7,7 @@ namespace OpenSciServer.CasJobs.Contexts;
 /// <summary>
 /// Asks a query worker to build a new catalog: the request's main database is the new DuckDB file (in a
 /// fresh folder of its own), its <see cref="WorkerRequest.ContextPath"/> the table file to import, which
-/// is the only other file the sandbox shows. <paramref name="Format"/> is "csv" or "parquet".
+/// is the only other file the sandbox shows. <paramref name="Format"/> is "csv", "parquet" or "fits".
 /// </summary>
 public sealed record WorkerCatalogBuild(string Format, string Table);
 
@@ -22,8 +22,13 @@ public static class CatalogBuilder
 
     public const string Parquet = "parquet";
 
-    /// <summary>Builds the table and returns its row count.</summary>
-    public static long Build(WorkerRequest request, WorkerCatalogBuild build)
+    public const string Fits = "fits";
+
+    /// <summary>The result set a build writes before "done": each column's unit, where the source gives one (FITS TUNIT).</summary>
+    public static readonly IReadOnlyList<WorkerColumn> UnitColumns = [new("column", "Varchar"), new("unit", "Varchar")];
+
+    /// <summary>Builds the table; returns its row count and the units its columns have (FITS: TUNIT, kept as column comments too).</summary>
+    public static (long Rows, IReadOnlyDictionary<string, string> Units) Build(WorkerRequest request, WorkerCatalogBuild build)
     {
         ArgumentNullException.ThrowIfNull(request);
         ArgumentNullException.ThrowIfNull(build);
@@ -35,6 +40,7 @@ public static class CatalogBuilder
             Csv => $"read_csv('{Sql.Literal(source)}', header = true, delim = '{(source.EndsWith(".tsv", StringComparison.OrdinalIgnoreCase) ? "\t" : ",")}', " +
                 "strict_mode = true, null_padding = false, ignore_errors = false)",
             Parquet => $"read_parquet('{Sql.Literal(source)}')",
+            Fits => null,
             _ => throw new ArgumentException($"Unknown format '{build.Format}'.", nameof(build)),
         };
         using var db = new DuckDBConnection($"Data Source={request.MyDbPath}");
@@ -44,7 +50,25 @@ public static class CatalogBuilder
         Execute(db, "SET allow_community_extensions = false");
         Execute(db, $"SET memory_limit = '{Sql.Literal(request.MemoryLimit)}'");
         Execute(db, $"SET threads = {request.Threads.ToString(CultureInfo.InvariantCulture)}");
-        Execute(db, $"CREATE TABLE {Sql.Identifier(build.Table)} AS SELECT * FROM {reader}");
+        var units = new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase);
+        if (reader is null)
+        {
+            // FITS is read in .NET (DuckDB has no reader for it); the catalog's own name is the file's.
+            var catalog = Path.GetFileNameWithoutExtension(request.MyDbPath);
+            TableFiles.ImportFits(db, catalog, build.Table, source);
+            using var comments = db.CreateCommand();
+            comments.CommandText = $"SELECT column_name, comment FROM duckdb_columns() WHERE database_name = '{Sql.Literal(catalog)}' AND table_name = '{Sql.Literal(build.Table)}' AND comment IS NOT NULL AND comment <> ''";
+            using var read = comments.ExecuteReader();
+            while (read.Read())
+            {
+                units[read.GetString(0)] = read.GetString(1);
+            }
+        }
+        else
+        {
+            Execute(db, $"CREATE TABLE {Sql.Identifier(build.Table)} AS SELECT * FROM {reader}");
+        }
+
         Execute(db, "SET enable_external_access = false");
         long rows;
         using (var count = db.CreateCommand())
@@ -54,7 +78,7 @@ public static class CatalogBuilder
         }
 
         Execute(db, "CHECKPOINT");
-        return rows;
+        return (rows, units);
     }
 
     private static void Execute(DuckDBConnection db, string sql)

@@ -39,8 +39,8 @@ public sealed record AdminContextInfo(
     string? Problem);
 
 /// <summary>
-/// Registers a context from a DuckDB file in a data volume, or from a CSV or Parquet file there
-/// (imported into <c>catalogs/&lt;name&gt;.duckdb</c>). <c>Format</c> is duckdb, csv or parquet (default: from
+/// Registers a context from a DuckDB file in a data volume, or from a CSV, Parquet or FITS table there
+/// (imported into <c>catalogs/&lt;name&gt;.duckdb</c>). <c>Format</c> is duckdb, csv, parquet or fits (default: from
 /// the file's extension); <c>Table</c> names the imported table (default: from the file name).
 /// </summary>
 public sealed record RegisterContextRequest(
@@ -57,7 +57,7 @@ public sealed record UpdateContextRequest(string? Description = null, int? Timeo
 
 /// <summary>
 /// Catalog contexts for site admins: register one (a DuckDB file found in a read-only data volume, or a
-/// new one imported from a CSV or Parquet file there), describe its tables and columns, set its time
+/// new one imported from a CSV, Parquet or FITS file there), describe its tables and columns, set its time
 /// limit and who may query it, unregister it. Files are only ever opened by query workers, never by
 /// the platform process. Also answers everyone's schema questions (the columns of a table).
 /// </summary>
@@ -120,7 +120,7 @@ public sealed partial class CatalogContextService(
         }).ToList();
     }
 
-    /// <summary>Registers a DuckDB file, or imports a CSV or Parquet file into a new catalog.</summary>
+    /// <summary>Registers a DuckDB file, or imports a CSV, Parquet or FITS table into a new catalog.</summary>
     public async Task<AdminContextInfo> RegisterAsync(Caller caller, RegisterContextRequest request, CancellationToken ct)
     {
         DemandAdmin(caller);
@@ -136,6 +136,8 @@ public sealed partial class CatalogContextService(
         var source = await ResolveSourceAsync(caller, request.Path, ct);
         var format = FormatOf(request.Format, source);
         string path;
+        string? table = null;
+        IReadOnlyList<(string Column, string Unit)> units = [];
         if (format == "duckdb")
         {
             await ReadSchemaAsync(source, request.Path!, ct);
@@ -143,8 +145,8 @@ public sealed partial class CatalogContextService(
         }
         else
         {
-            var table = ContextRules.CheckTable(string.IsNullOrWhiteSpace(request.Table) ? ContextRules.TableFromFileName(Path.GetFileName(source)) : request.Table.Trim());
-            path = await ImportAsync(name, source, format, table, ct);
+            table = ContextRules.CheckTable(string.IsNullOrWhiteSpace(request.Table) ? ContextRules.TableFromFileName(Path.GetFileName(source)) : request.Table.Trim());
+            (path, units) = await ImportAsync(name, source, format, table, ct);
         }
 
         var context = new CatalogContext { Name = name, Path = path, Description = description, QuickQueryTimeoutSeconds = timeout, CreatedAt = time.GetUtcNow() };
@@ -163,6 +165,13 @@ public sealed partial class CatalogContextService(
             }
 
             throw PlatformException.Conflict($"There is a context '{name}' already.", "name");
+        }
+
+        if (units.Count > 0)
+        {
+            // The source's units (FITS TUNIT) are the context's first descriptions; admins add the words.
+            Descriptions.AddRange(units.Select(u => new CatalogDescription { ContextId = context.Id, Table = table!, Column = u.Column, Unit = u.Unit.Length > 64 ? u.Unit[..64] : u.Unit }));
+            await db.SaveChangesAsync(ct);
         }
 
         var resource = await access.RegisterAsync(ResourceTypes.DatabaseContext, name, name, ownerId: null, ct);
@@ -440,7 +449,7 @@ public sealed partial class CatalogContextService(
     {
         if (string.IsNullOrWhiteSpace(path))
         {
-            throw PlatformException.Invalid("Give the file as DataVolume/folder/file (a DuckDB, CSV or Parquet file in a data volume).", "path");
+            throw PlatformException.Invalid("Give the file as DataVolume/folder/file (a DuckDB, CSV, Parquet or FITS file in a data volume).", "path");
         }
 
         try
@@ -498,16 +507,16 @@ public sealed partial class CatalogContextService(
                 _ when file.EndsWith(".duckdb", StringComparison.Ordinal) || file.EndsWith(".ddb", StringComparison.Ordinal) || file.EndsWith(".db", StringComparison.Ordinal) => "duckdb",
                 _ when file.EndsWith(".csv", StringComparison.Ordinal) || file.EndsWith(".tsv", StringComparison.Ordinal) || file.EndsWith(".csv.gz", StringComparison.Ordinal) => CatalogBuilder.Csv,
                 _ when file.EndsWith(".parquet", StringComparison.Ordinal) || file.EndsWith(".pq", StringComparison.Ordinal) => CatalogBuilder.Parquet,
-                _ when file.EndsWith(".fits", StringComparison.Ordinal) || file.EndsWith(".fit", StringComparison.Ordinal) || file.EndsWith(".fits.gz", StringComparison.Ordinal) => "fits",
-                _ => throw PlatformException.Invalid("Cannot tell the file's format from its name: give format duckdb, csv or parquet.", "format"),
+                _ when file.EndsWith(".fits", StringComparison.Ordinal) || file.EndsWith(".fit", StringComparison.Ordinal) => CatalogBuilder.Fits,
+                _ => throw PlatformException.Invalid("Cannot tell the file's format from its name: give format duckdb, csv, parquet or fits.", "format"),
             };
         }
 
         return format switch
         {
-            "duckdb" or CatalogBuilder.Csv or CatalogBuilder.Parquet => format,
-            "fits" => throw PlatformException.Invalid("FITS tables cannot be imported into a context yet; convert the file to Parquet or CSV (e.g. with astropy: Table.read('x.fits').write('x.parquet')) and import that.", "format"),
-            _ => throw PlatformException.Invalid($"Unknown format '{requested}': duckdb (register the file as it is), csv or parquet (import into a new catalog).", "format"),
+            "duckdb" or CatalogBuilder.Csv or CatalogBuilder.Parquet or CatalogBuilder.Fits => format,
+            "fit" => CatalogBuilder.Fits,
+            _ => throw PlatformException.Invalid($"Unknown format '{requested}': duckdb (register the file as it is), csv, parquet or fits (import a table into a new catalog).", "format"),
         };
     }
 
@@ -515,7 +524,7 @@ public sealed partial class CatalogContextService(
     /// Builds <c>catalogs/&lt;name&gt;.duckdb</c> from the source in a worker: into a fresh folder first,
     /// renamed into place only when complete, so a failed import leaves nothing behind.
     /// </summary>
-    private async Task<string> ImportAsync(string name, string source, string format, string table, CancellationToken ct)
+    private async Task<(string Path, IReadOnlyList<(string Column, string Unit)> Units)> ImportAsync(string name, string source, string format, string table, CancellationToken ct)
     {
         var catalogs = Directory.CreateDirectory(CatalogsFolder).FullName;
         var target = Path.Combine(catalogs, FileNameFor(name));
@@ -534,9 +543,10 @@ public sealed partial class CatalogContextService(
             var built = Path.Combine(work.FullName, FileNameFor(name));
             var o = options.Value;
             var request = new WorkerRequest(built, source, o.MemoryLimit, o.Threads, 0, [], CatalogBuild: new WorkerCatalogBuild(format, table));
+            QueryOutcome outcome;
             try
             {
-                await runner.RunAsync(request, o.CatalogImportTimeout, ct);
+                outcome = await runner.RunAsync(request, o.CatalogImportTimeout, ct);
             }
             catch (PlatformException e)
             {
@@ -547,7 +557,10 @@ public sealed partial class CatalogContextService(
             }
 
             File.Move(built, target, overwrite: true);
-            return target;
+            var units = outcome.ResultSets.Count == 0 ? [] : outcome.ResultSets[0].Rows
+                .Select(r => (Column: r[0].GetString() ?? "", Unit: r[1].GetString() ?? ""))
+                .Where(u => u.Column.Length > 0 && u.Unit.Length > 0).ToList();
+            return (target, units);
         }
         finally
         {

@@ -19,7 +19,7 @@ public static class MyDbWorker
     public static readonly IReadOnlyList<WorkerColumn> TableColumns =
         [new("name", "Varchar"), new("rows", "BigInt"), new("columns", "BigInt"), new("sizeBytes", "BigInt"), new("createdAt", "Varchar")];
 
-    public static readonly IReadOnlyList<WorkerColumn> SchemaColumns = [new("name", "Varchar"), new("type", "Varchar")];
+    public static readonly IReadOnlyList<WorkerColumn> SchemaColumns = [new("name", "Varchar"), new("type", "Varchar"), new("unit", "Varchar")];
 
     public static async Task<int> RunAsync(WorkerRequest request, WorkerMyDbOperation operation, StreamWriter writer)
     {
@@ -180,11 +180,11 @@ public static class MyDbWorker
         {
             var columns = new List<object?[]>();
             using var command = db.CreateCommand();
-            command.CommandText = $"SELECT column_name, data_type FROM duckdb_columns() WHERE database_name = '{DuckDbSandbox.MyDbCatalog}' AND schema_name = 'main' AND lower(table_name) = lower('{Sql.Literal(only)}') ORDER BY column_index";
+            command.CommandText = $"SELECT column_name, data_type, nullif(comment, '') FROM duckdb_columns() WHERE database_name = '{DuckDbSandbox.MyDbCatalog}' AND schema_name = 'main' AND lower(table_name) = lower('{Sql.Literal(only)}') ORDER BY column_index";
             using var reader = command.ExecuteReader();
             while (reader.Read())
             {
-                columns.Add([reader.GetString(0), reader.GetString(1)]);
+                columns.Add([reader.GetString(0), reader.GetString(1), reader.IsDBNull(2) ? null : reader.GetString(2)]);
             }
 
             await SetAsync(writer, 1, SchemaColumns, columns);

@@ -109,7 +109,15 @@ public static class QueryWorker
             {
                 // An admin's import of a table file into a new catalog: platform SQL only, no user SQL.
                 kept.Close();
-                await WriteAsync(writer, new WorkerMessage("done", 0, Count: Contexts.CatalogBuilder.Build(request, build)));
+                var (rows, units) = Contexts.CatalogBuilder.Build(request, build);
+                await WriteAsync(writer, new WorkerMessage("columns", 0, Columns: Contexts.CatalogBuilder.UnitColumns));
+                if (units.Count > 0)
+                {
+                    await WriteAsync(writer, new WorkerMessage("rows", 0, Rows: units.Select(u => new object?[] { u.Key, u.Value }).ToList()));
+                }
+
+                await WriteAsync(writer, new WorkerMessage("end", 0, Count: units.Count, Truncated: false));
+                await WriteAsync(writer, new WorkerMessage("done", 0, Count: rows));
                 return;
             }
 

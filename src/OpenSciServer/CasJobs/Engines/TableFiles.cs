@@ -26,7 +26,7 @@ public static class TableFiles
                 MyDbSession.Execute(db, $"CREATE TABLE {target} AS SELECT * FROM read_parquet('{Sql.Literal(file)}')");
                 return Count(db, target);
             }),
-            TableFormats.Fits => ImportFits(db, table, file),
+            TableFormats.Fits => ImportFits(db, DuckDbSandbox.MyDbCatalog, table, file),
             _ => throw new InvalidDataException($"Files in '{format}' cannot be imported; use {string.Join(", ", TableFormats.Importable)}."),
         };
     }
@@ -152,9 +152,15 @@ public static class TableFiles
         });
     }
 
-    private static long ImportFits(DuckDBConnection db, string table, string file)
+    /// <summary>
+    /// Reads a FITS binary table into a new table of <paramref name="catalog"/> in one transaction; each
+    /// column's TUNIT becomes the column's comment, which is where tables keep their units (exports
+    /// write them back).
+    /// </summary>
+    public static long ImportFits(DuckDBConnection db, string catalog, string table, string file)
     {
-        var target = Target(table);
+        ArgumentNullException.ThrowIfNull(db);
+        var target = $"{Sql.Identifier(catalog)}.main.{Sql.Identifier(table)}";
         using var stream = new FileStream(file, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16);
         var reader = FitsTableReader.Open(stream);
         if (reader.Columns.Count == 0)
@@ -171,9 +177,14 @@ public static class TableFiles
         return InTransaction(db, () =>
         {
             MyDbSession.Execute(db, $"CREATE TABLE {target} ({string.Join(", ", reader.Columns.Select(c => $"{Sql.Identifier(c.Name)} {SqlType(c.ValueType)}"))})");
+            foreach (var column in reader.Columns.Where(c => !string.IsNullOrWhiteSpace(c.Unit)))
+            {
+                MyDbSession.Execute(db, $"COMMENT ON COLUMN {target}.{Sql.Identifier(column.Name)} IS '{Sql.Literal(column.Unit!.Trim())}'");
+            }
+
             var values = new object?[reader.Columns.Count];
             long rows = 0;
-            using (var appender = db.CreateAppender(DuckDbSandbox.MyDbCatalog, "main", table))
+            using (var appender = db.CreateAppender(catalog, "main", table))
             {
                 while (reader.ReadRow(values))
                 {
@@ -194,7 +205,7 @@ public static class TableFiles
 
     private static async Task<long> ExportFitsAsync(DuckDBConnection db, string source, string table, string file, CancellationToken ct)
     {
-        var (columns, rows) = Describe(db, source);
+        var (columns, rows) = Describe(db, source, table);
         // FITS text columns have a fixed width: a first pass finds the widest value of each.
         var widths = new int[columns.Count];
         var text = columns.Select((c, i) => (c, i)).Where(x => x.c.Kind == ColumnKind.Text).Select(x => x.i).ToList();
@@ -237,7 +248,7 @@ public static class TableFiles
 
     private static async Task<long> ExportVoTableAsync(DuckDBConnection db, string source, string table, string file, VoTableSerialization serialization, CancellationToken ct)
     {
-        var (columns, rows) = Describe(db, source);
+        var (columns, rows) = Describe(db, source, table);
         await using var output = new FileStream(file, FileMode.Create, FileAccess.Write, FileShare.None, 1 << 16);
         await using var writer = new VoTableWriter(output, columns.Select(c => new VoTableColumn(c.Name, ColumnKinds.VoTableType(c.Kind), c.Unit)).ToList(), serialization, table);
         await ForEachRowAsync(db, source, columns, values => writer.WriteRowAsync(values, ct));
@@ -245,12 +256,14 @@ public static class TableFiles
         return rows;
     }
 
-    private static (List<TableFileColumn> Columns, long Rows) Describe(DuckDBConnection db, string source)
+    private static (List<TableFileColumn> Columns, long Rows) Describe(DuckDBConnection db, string source, string table)
     {
         using var command = db.CreateCommand();
         command.CommandText = $"SELECT * FROM {source} LIMIT 0";
         using var reader = command.ExecuteReader();
-        var columns = Enumerable.Range(0, reader.FieldCount).Select(i => new TableFileColumn(reader.GetName(i), ColumnKinds.Of(reader.GetDataTypeName(i)))).ToList();
+        var units = Units(db, table);
+        var columns = Enumerable.Range(0, reader.FieldCount)
+            .Select(i => new TableFileColumn(reader.GetName(i), ColumnKinds.Of(reader.GetDataTypeName(i)), units.GetValueOrDefault(reader.GetName(i)))).ToList();
         return (columns, Count(db, source));
     }
 
@@ -269,6 +282,23 @@ public static class TableFiles
 
             await write(values);
         }
+    }
+
+    /// <summary>The units of a MyDB table's columns: their comments (set by a FITS import, or by the user with COMMENT ON COLUMN).</summary>
+    public static Dictionary<string, string> Units(DuckDBConnection db, string table)
+    {
+        ArgumentNullException.ThrowIfNull(db);
+        var units = new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase);
+        using var command = db.CreateCommand();
+        command.CommandText = "SELECT column_name, comment FROM duckdb_columns() WHERE database_name = '" + DuckDbSandbox.MyDbCatalog +
+            $"' AND schema_name = 'main' AND lower(table_name) = lower('{Sql.Literal(table)}') AND comment IS NOT NULL AND comment <> ''";
+        using var reader = command.ExecuteReader();
+        while (reader.Read())
+        {
+            units[reader.GetString(0)] = reader.GetString(1);
+        }
+
+        return units;
     }
 
     private static long Count(DuckDBConnection db, string table)

@@ -11,7 +11,8 @@ public sealed record MyDbTableInfo(string Name, long Rows, long Columns, long Si
 
 public sealed record MyDbOverview(long UsedBytes, long QuotaBytes, IReadOnlyList<MyDbTableInfo> Tables);
 
-public sealed record MyDbColumnInfo(string Name, string Type);
+/// <param name="Unit">The column's unit: its comment (set by a FITS import, or with COMMENT ON COLUMN).</param>
+public sealed record MyDbColumnInfo(string Name, string Type, string? Unit = null);
 
 public sealed record MyDbTableDetail(string Name, long Rows, long SizeBytes, DateTimeOffset? CreatedAt, IReadOnlyList<MyDbColumnInfo> Columns);
 
@@ -58,7 +59,7 @@ public sealed partial class MyDbService(
         var outcome = await RunAsync(caller, new WorkerMyDbOperation(MyDbOperations.List, name), [], ct);
         var row = outcome.ResultSets[0].Rows.Count > 0 ? outcome.ResultSets[0].Rows[0] : throw NoTable(name);
         var info = ToTable(row);
-        var columns = outcome.ResultSets[1].Rows.Select(r => new MyDbColumnInfo(r[0].GetString()!, r[1].GetString()!)).ToList();
+        var columns = outcome.ResultSets[1].Rows.Select(r => new MyDbColumnInfo(r[0].GetString()!, r[1].GetString()!, r.Length > 2 ? r[2].GetString() : null)).ToList();
         return new MyDbTableDetail(info.Name, info.Rows, info.SizeBytes, info.CreatedAt, columns);
     }
 
