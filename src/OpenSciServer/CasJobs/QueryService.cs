@@ -153,7 +153,7 @@ public sealed class QueryService(
         var o = options.Value;
         var request = new WorkerRequest(MyDbPath(caller), null, o.MemoryLimit, o.Threads, 0, [],
             Upload: new WorkerUpload(table, data.Columns, data.Types, rows), MyDb: new WorkerMyDb(time.GetUtcNow()));
-        await runner.RunAsync(request, o.QuickQueryTimeout, ct);
+        await myDbs.RunAsync(caller, request, o.QuickQueryTimeout, ct);
         return rows.Count;
     }
 

@@ -80,30 +80,10 @@ public sealed class QueryJobRestartTests : IAsyncLifetime
     }
 
     /// <summary>Query workers of this test's platform (the sandbox's processes: their command line names the data directory).</summary>
-    private List<int> Workers()
-    {
-        var pids = new List<int>();
-        foreach (var dir in Directory.EnumerateDirectories("/proc"))
-        {
-            if (int.TryParse(Path.GetFileName(dir), out var pid))
-            {
-                try
-                {
-                    var commandLine = File.ReadAllText(Path.Combine(dir, "cmdline"));
-                    if (commandLine.Contains("query-worker", StringComparison.Ordinal) && commandLine.Contains(_data, StringComparison.Ordinal) && QueryJobQueue.IsProcessAlive(pid))
-                    {
-                        pids.Add(pid);
-                    }
-                }
-                catch (IOException)
-                {
-                    // Gone meanwhile.
-                }
-            }
-        }
-
-        return pids;
-    }
+    private List<int> Workers() =>
+        MachineProcesses.All()
+            .Where(p => p.CommandLine.Contains("query-worker", StringComparison.Ordinal) && p.CommandLine.Contains(_data, StringComparison.Ordinal) && QueryJobQueue.IsProcessAlive(p.Pid))
+            .Select(p => p.Pid).ToList();
 
     private static async Task<long> SubmitAsync(HttpClient client, string context, string query)
     {

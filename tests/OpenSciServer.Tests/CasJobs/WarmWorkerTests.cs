@@ -7,6 +7,8 @@ using OpenSciServer.CasJobs;
 using OpenSciServer.CasJobs.Engines;
 using OpenSciServer.Infrastructure;
 
+using OpenSciServer.Tests.Infrastructure;
+
 namespace OpenSciServer.Tests.CasJobs;
 
 /// <summary>Warm workers: reused for the same user and context only, no session state between queries, out of the way of the user's other workers, stopped when idle too long.</summary>
@@ -160,25 +162,9 @@ public sealed class WarmWorkerTests : IAsyncLifetime
     private static List<int> Workers(string myDb)
     {
         var folder = Path.GetDirectoryName(myDb)!;
-        var found = new List<(int Pid, int Parent)>();
-        foreach (var dir in Directory.EnumerateDirectories("/proc"))
-        {
-            if (int.TryParse(Path.GetFileName(dir), out var pid))
-            {
-                try
-                {
-                    var cmd = File.ReadAllText($"/proc/{pid}/cmdline").Split('\0');
-                    var stat = File.ReadAllText($"/proc/{pid}/stat").Split(' ');
-                    if (cmd[0] == "/usr/bin/bwrap" && cmd.Contains(folder) && stat[2] != "Z")
-                    {
-                        found.Add((pid, int.Parse(stat[3], System.Globalization.CultureInfo.InvariantCulture)));
-                    }
-                }
-                catch (IOException)
-                {
-                }
-            }
-        }
+        var found = MachineProcesses.All()
+            .Where(p => p.Arguments.Count > 0 && p.Arguments[0] == "/usr/bin/bwrap" && p.Arguments.Contains(folder) && !p.IsZombie)
+            .Select(p => (p.Pid, Parent: p.ParentPid)).ToList();
 
         // bubblewrap forks once for the new PID namespace: count the outer process only.
         return found.Where(f => !found.Any(o => o.Pid == f.Parent)).Select(f => f.Pid).ToList();

@@ -5,6 +5,8 @@ using OpenSciServer.CasJobs;
 using OpenSciServer.CasJobs.Engines;
 using OpenSciServer.Infrastructure;
 
+using OpenSciServer.Tests.Infrastructure;
+
 namespace OpenSciServer.Tests.CasJobs;
 
 /// <summary>
@@ -83,32 +85,12 @@ public sealed class WorkerMemoryTests : IDisposable
     {
         for (var deadline = Stopwatch.StartNew(); deadline.Elapsed < TimeSpan.FromSeconds(5); await Task.Delay(50))
         {
-            foreach (var dir in Directory.EnumerateDirectories("/proc"))
+            if (MachineProcesses.All().FirstOrDefault(p => p.CommandLine.StartsWith("/usr/bin/bwrap", StringComparison.Ordinal) && p.CommandLine.Contains(_dir, StringComparison.Ordinal)) is { } worker)
             {
-                if (int.TryParse(Path.GetFileName(dir), out var pid) && CommandLine(pid) is { } cmd
-                    && cmd.StartsWith("/usr/bin/bwrap", StringComparison.Ordinal) && cmd.Contains(_dir, StringComparison.Ordinal))
-                {
-                    return pid;
-                }
+                return worker.Pid;
             }
         }
 
         throw new TimeoutException("no query worker appeared");
-    }
-
-    private static string? CommandLine(int pid)
-    {
-        try
-        {
-            return File.ReadAllText($"/proc/{pid}/cmdline").Replace('\0', ' ');
-        }
-        catch (IOException)
-        {
-            return null;
-        }
-        catch (UnauthorizedAccessException)
-        {
-            return null;
-        }
     }
 }

@@ -84,22 +84,10 @@ public sealed class ComputeRestartTests : IAsyncLifetime
     /// <summary>The port of the session's Jupyter, from its command line (the test cannot read the platform's database while it runs).</summary>
     private static int JupyterPort(Guid id)
     {
-        foreach (var dir in Directory.EnumerateDirectories("/proc").Where(d => Path.GetFileName(d).All(char.IsAsciiDigit)))
-        {
-            try
-            {
-                var cmd = File.ReadAllText(Path.Combine(dir, "cmdline")).Split('\0');
-                if (cmd.Contains("notebook") && cmd.Any(a => a.Contains(id.ToString(), StringComparison.Ordinal)) && !cmd.Contains("/usr/bin/bwrap"))
-                {
-                    return int.Parse(cmd.First(a => a.StartsWith("--port=", StringComparison.Ordinal))["--port=".Length..], CultureInfo.InvariantCulture);
-                }
-            }
-            catch (IOException)
-            {
-            }
-        }
-
-        return -1;
+        var jupyter = MachineProcesses.All().FirstOrDefault(p =>
+            p.Arguments.Contains("notebook") && p.Arguments.Any(a => a.Contains(id.ToString(), StringComparison.Ordinal)) && !p.Arguments.Contains("/usr/bin/bwrap"));
+        return jupyter is null ? -1
+            : int.Parse(jupyter.Arguments.First(a => a.StartsWith("--port=", StringComparison.Ordinal))["--port=".Length..], CultureInfo.InvariantCulture);
     }
 
     /// <summary>Kills what is in the session's control groups, as if it crashed while the platform was down.</summary>

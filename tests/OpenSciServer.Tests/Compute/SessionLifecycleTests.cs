@@ -9,6 +9,8 @@ using OpenSciServer.Compute;
 using OpenSciServer.Compute.Backends;
 using OpenSciServer.Infrastructure;
 
+using OpenSciServer.Tests.Infrastructure;
+
 namespace OpenSciServer.Tests.Compute;
 
 /// <summary>Stop, start, extend and delete a real session; limits that contain a memory hog and a fork bomb.</summary>
@@ -163,26 +165,6 @@ public sealed class SessionLifecycleTests(ComputeWorld world) : IClassFixture<Co
     }
 
     /// <summary>Command lines of the machine's processes running as a uid.</summary>
-    internal static List<string> ProcessesOf(int uid)
-    {
-        var result = new List<string>();
-        foreach (var dir in Directory.EnumerateDirectories("/proc").Where(d => Path.GetFileName(d).All(char.IsAsciiDigit)))
-        {
-            try
-            {
-                var status = File.ReadAllLines(Path.Combine(dir, "status"));
-                var uidLine = status.FirstOrDefault(l => l.StartsWith("Uid:", StringComparison.Ordinal));
-                if (uidLine is not null && uidLine.Split('\t', StringSplitOptions.RemoveEmptyEntries)[1] == uid.ToString(CultureInfo.InvariantCulture))
-                {
-                    result.Add(File.ReadAllText(Path.Combine(dir, "cmdline")).Replace('\0', ' '));
-                }
-            }
-            catch (IOException)
-            {
-                // Ended meanwhile.
-            }
-        }
-
-        return result;
-    }
+    internal static List<string> ProcessesOf(int uid) =>
+        MachineProcesses.All().Where(p => p.Uid == uid).Select(p => p.CommandLine).ToList();
 }
