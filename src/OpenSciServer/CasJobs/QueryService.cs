@@ -102,7 +102,7 @@ public sealed class QueryService(
     }
 
     /// <summary>The tables of a context (or of the caller's MyDB) with their row counts, read by a worker like any query.</summary>
-    public async Task<IReadOnlyList<TableInfo>> TablesAsync(Caller caller, string? contextName, CancellationToken ct)
+    public async Task<IReadOnlyList<TableInfo>> TablesAsync(Caller caller, string? contextName, CancellationToken ct, bool withSizes = false)
     {
         ArgumentNullException.ThrowIfNull(caller);
         var context = await FindQueryableAsync(caller, contextName, ct);
@@ -116,7 +116,7 @@ public sealed class QueryService(
             : (await db.Set<CatalogDescription>().AsNoTracking().Where(d => d.ContextId == context.Id && d.Column == "").ToListAsync(ct))
                 .ToDictionary(d => d.Table, d => d.Description, StringComparer.OrdinalIgnoreCase);
         var tables = outcome.ResultSets[0].Rows.Select(r => new TableInfo(r[0].GetString()!, r[1].GetInt64(), r[2].GetInt64(), descriptions.GetValueOrDefault(r[0].GetString()!, ""))).ToList();
-        if (context is null || tables.Count == 0)
+        if (context is null || tables.Count == 0 || !withSizes)
         {
             return tables;
         }

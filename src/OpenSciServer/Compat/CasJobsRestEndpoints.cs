@@ -60,7 +60,7 @@ public static class CasJobsRestEndpoints
     private static async Task<Ok<List<CasJobsTable>>> TablesAsync(string context, HttpContext http, QueryService queries, CasJobs.MyDb.MyDbService myDb, CancellationToken ct)
     {
         var caller = AnonymousQueries.QueryCallerOf(http);
-        var tables = await queries.TablesAsync(caller, context, ct);
+        var tables = await queries.TablesAsync(caller, context, ct, withSizes: true);
         if (!string.Equals(context, QueryService.MyDbContext, StringComparison.OrdinalIgnoreCase))
         {
             return TypedResults.Ok(tables.Select(t => new CasJobsTable(t.Name, t.Rows, t.SizeBytes, t.CreatedAt)).ToList());

@@ -141,13 +141,24 @@ internal sealed class WorkerSession : IDisposable
         var holder = ReadHolder(request.MyDbPath);
         if (quick)
         {
-            try
+            // A reading long query shares MyDB with readers. A writer may hold it for a moment more: the
+            // user's idle warm worker that the platform is ending for the job. Then reading works shortly.
+            var readStarted = Stopwatch.GetTimestamp();
+            while (true)
             {
-                return new WorkerSession(await MyDbSession.OpenOnceAsync(request, request.MyDbPath, readOnly: true), MyDbMode.BusyReadOnly, holder);
-            }
-            catch (DuckDBException e) when (IsLocked(e))
-            {
-                // A writer holds it: not even reading.
+                try
+                {
+                    return new WorkerSession(await MyDbSession.OpenOnceAsync(request, request.MyDbPath, readOnly: true), MyDbMode.BusyReadOnly, holder);
+                }
+                catch (DuckDBException e) when (IsLocked(e))
+                {
+                    if (Stopwatch.GetElapsedTime(readStarted).TotalSeconds >= Math.Min(3, waitSeconds))
+                    {
+                        break; // A writer holds it: not even reading.
+                    }
+
+                    await Task.Delay(100);
+                }
             }
 
             if (request.ContextPath is not null)
