@@ -2,7 +2,9 @@ using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json;
 using System.Text.RegularExpressions;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Playwright;
+using OpenSciServer.Authorization;
 using OpenSciServer.Compat;
 using OpenSciServer.Tests.Infrastructure;
 using static Microsoft.Playwright.Assertions;
@@ -136,6 +138,106 @@ public sealed class ComputeJourneyTests(BrowserFixture fixture) : IClassFixture<
         await Expect(page.Locator("[data-testid=sessions-empty]")).ToBeVisibleAsync();
     }
 
+    [Fact]
+    public async Task SessionNearItsEnd_PageWarnsWithTheTimes_ExtendAndKeepAliveWork_ErrorsShown()
+    {
+        // A domain with short limits: 10 minutes idle, 30 minutes per start or extension, at most an hour.
+        using (var admin = await AdminClientAsync())
+        {
+            var put = await admin.PutAsJsonAsync("/api/admin/compute/domains/Short", new
+            {
+                description = "Short sessions",
+                backend = "Local",
+                memoryBytes = 512L * 1024 * 1024,
+                cpus = 1,
+                maxProcesses = 256,
+                maxSessionsPerUser = 2,
+                idleTimeout = "00:10:00",
+                lifetime = "00:30:00",
+                maxLifetime = "01:00:00",
+            });
+            Assert.True(put.IsSuccessStatusCode, await put.Content.ReadAsStringAsync());
+            Guid resourceId;
+            await using (var scope = fixture.Platform.Services.CreateAsyncScope())
+            {
+                resourceId = (await scope.ServiceProvider.GetRequiredService<AccessService>().FindAsync(ResourceTypes.ComputeDomain, "Short", CancellationToken.None))!.Id;
+            }
+
+            var share = await admin.PutAsJsonAsync($"/api/resources/{resourceId}/privileges", new { type = "group", name = "public", actions = new[] { "use" } });
+            Assert.True(share.IsSuccessStatusCode, await share.Content.ReadAsStringAsync());
+        }
+
+        var user = PlatformFactory.UniqueName("warn");
+        await fixture.CreateUserAsync(user, Password);
+        await using var context = await fixture.Browser.NewContextAsync(new BrowserNewContextOptions
+        {
+            BaseURL = fixture.BaseUrl, ViewportSize = new() { Width = 1366, Height = 900 },
+        });
+        var page = await LogInAsync(context, user);
+        await page.GotoAsync("/compute");
+
+        // The domain's limits in words, then a session in it.
+        await page.ClickAsync("[data-testid=new-session]");
+        await Expect(page.Locator("[data-testid=session-domain] option[value=Short]")).ToHaveCountAsync(1);
+        await page.SelectOptionAsync("[data-testid=session-domain]", "Short");
+        await Expect(page.Locator("[data-testid=domain-limits]")).ToContainTextAsync(
+            "stops after 10 minutes idle; runs 30 minutes per start or extension, at most 1 hour.");
+        await page.FillAsync("[data-testid=session-name]", "short one");
+        await page.ClickAsync("[data-testid=create-session]");
+        var row = page.Locator("[data-testid=session-row][data-name='short one']");
+        await Expect(row.Locator("[data-testid=session-status]")).ToHaveTextAsync("Running", new() { Timeout = 60_000 });
+
+        // Both ends are near: the lifetime (30 minutes) and an idle stop (10 minutes), each with its time.
+        var lifetime = page.Locator("[data-testid=lifetime-warning]");
+        await Expect(lifetime.Locator("[data-testid=warning-text]")).ToContainTextAsync(new Regex(@"Session 'short one' stops at \d\d:\d\d UTC, in (29|30) minutes: the end of its lifetime\."));
+        var idle = page.Locator("[data-testid=idle-warning]");
+        await Expect(idle.Locator("[data-testid=warning-text]")).ToContainTextAsync(new Regex(@"is idle and stops at \d\d:\d\d UTC, in (9|10) minutes, unless you use it\."));
+        await Screenshot(page, "compute-06-warnings");
+
+        // Extend pushes the end to a full lifetime from now (never past the hour).
+        string before;
+        using (var api = fixture.CreateApiClient())
+        {
+            before = (await SessionsAsync(context, api)).Single().GetProperty("expiresAt").GetString()!;
+        }
+
+        await lifetime.Locator("[data-testid=session-warning-extend]").ClickAsync();
+        await Expect(page.Locator("[data-testid=page-message]")).ToContainTextAsync(new Regex(@"Session 'short one' now stops at \d\d:\d\d UTC\."));
+        using (var api = fixture.CreateApiClient())
+        {
+            var after = (await SessionsAsync(context, api)).Single();
+            Assert.True(after.GetProperty("expiresAt").GetDateTimeOffset() > DateTimeOffset.Parse(before, System.Globalization.CultureInfo.InvariantCulture));
+            Assert.True(after.GetProperty("expiresAt").GetDateTimeOffset() <= after.GetProperty("maxExpiresAt").GetDateTimeOffset());
+        }
+
+        // "Keep it running" uses the session through the proxy.
+        await idle.Locator("[data-testid=session-keep]").ClickAsync();
+        await Expect(page.Locator("[data-testid=page-message]")).ToContainTextAsync("was used just now");
+
+        // A mistake is explained in the form: the same name again.
+        await page.ClickAsync("[data-testid=new-session]");
+        await page.SelectOptionAsync("[data-testid=session-domain]", "Short");
+        await page.FillAsync("[data-testid=session-name]", "short one");
+        await page.ClickAsync("[data-testid=create-session]");
+        await Expect(page.Locator("[data-testid=form-error]")).ToHaveTextAsync("You have a session named 'short one' already.");
+        await Expect(page.Locator("[data-testid=session-row]")).ToHaveCountAsync(1);
+        await Screenshot(page, "compute-07-form-error");
+
+        page.Dialog += (_, dialog) => dialog.AcceptAsync();
+        await row.Locator("[data-testid=session-delete]").ClickAsync();
+        await Expect(page.Locator("[data-testid=session-row]")).ToHaveCountAsync(0);
+    }
+
+    /// <summary>The user's sessions from the API, with the browser's login cookie.</summary>
+    private static async Task<List<JsonElement>> SessionsAsync(IBrowserContext context, HttpClient api)
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Get, "/api/compute/sessions");
+        request.Headers.Add("Cookie", string.Join("; ", (await context.CookiesAsync()).Select(c => $"{c.Name}={c.Value}")));
+        var response = await api.SendAsync(request);
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        return (await response.Content.ReadFromJsonAsync<JsonElement>()).EnumerateArray().ToList();
+    }
+
     /// <summary>Waits until the notebook is loaded and its kernel is connected and idle.</summary>
     private static async Task WaitForKernelIdleAsync(IPage notebook) =>
         await notebook.WaitForFunctionAsync(
@@ -181,14 +283,19 @@ public sealed class ComputeJourneyTests(BrowserFixture fixture) : IClassFixture<
     {
         var folder = Directory.CreateDirectory(Path.Combine(fixture.Platform.DataDirectory, "volumes", "Data", DataVolume)).FullName;
         await File.WriteAllTextAsync(Path.Combine(folder, "readme.txt"), "the sky is big\n");
-        using var login = fixture.CreateApiClient();
-        var answer = await login.PostAsJsonAsync("/login-portal/keystone/v3/tokens", Keystone.Body("admin", PlatformFactory.AdminPassword));
-        using var admin = fixture.CreateApiClient(answer.Headers.GetValues(KeystoneEndpoints.SubjectTokenHeader).Single());
+        using var admin = await AdminClientAsync();
         var registered = await admin.PostAsJsonAsync("/api/admin/data-volumes", new { name = DataVolume, path = folder });
         Assert.True(registered.IsSuccessStatusCode, await registered.Content.ReadAsStringAsync());
         var resourceId = (await registered.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("resourceId").GetGuid();
         var shared = await admin.PutAsJsonAsync($"/api/resources/{resourceId}/privileges", new { type = "group", name = "public", actions = new[] { "read" } });
         Assert.True(shared.IsSuccessStatusCode, await shared.Content.ReadAsStringAsync());
+    }
+
+    private async Task<HttpClient> AdminClientAsync()
+    {
+        using var login = fixture.CreateApiClient();
+        var answer = await login.PostAsJsonAsync("/login-portal/keystone/v3/tokens", Keystone.Body("admin", PlatformFactory.AdminPassword));
+        return fixture.CreateApiClient(answer.Headers.GetValues(KeystoneEndpoints.SubjectTokenHeader).Single());
     }
 
     private static async Task<IPage> LogInAsync(IBrowserContext context, string user)

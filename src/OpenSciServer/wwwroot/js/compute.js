@@ -401,6 +401,9 @@ function main(page) {
     imageList.forEach((i) => images.set(i.name, i));
     imageSelect.replaceChildren(...imageList.map((i) => h('option', { value: i.name }, i.name)));
     if (imageList.length === 0) { imageSelect.replaceChildren(h('option', { value: '' }, 'No image you may use')); }
+    // Python first: most sessions want it (the list itself is alphabetical).
+    const python = imageList.find((i) => /python/i.test(i.name));
+    if (python) { imageSelect.value = python.name; }
     describeDomain();
     describeImage();
 
