@@ -17,7 +17,8 @@ namespace OpenSciServer.Tests.Compute;
 /// time: the idle timeout is shortened to seconds in the database (the API's minimum is a minute) and the
 /// world checks running sessions every second.
 /// </summary>
-public sealed class IdleCullingTests(ComputeWorld world) : IClassFixture<ComputeWorld>
+[Collection(SessionEndsWorld.Name)]
+public sealed class IdleCullingTests(ComputeWorld world)
 {
     private static readonly TimeSpan IdleTimeout = TimeSpan.FromSeconds(3);
 
@@ -139,4 +140,11 @@ public sealed class IdleCullingTests(ComputeWorld world) : IClassFixture<Compute
         await using var scope = world.Platform.Services.CreateAsyncScope();
         return (await scope.ServiceProvider.GetRequiredService<PlatformDbContext>().Set<ComputeSession>().AsNoTracking().FirstAsync(s => s.Id == id)).BackendId!;
     }
+}
+
+/// <summary>One <see cref="ComputeWorld"/> for the classes about how sessions end and the terminal page.</summary>
+[CollectionDefinition(Name)]
+public sealed class SessionEndsWorld : ICollectionFixture<ComputeWorld>
+{
+    public const string Name = "Compute: session ends and pages";
 }

@@ -248,7 +248,12 @@ function main(page) {
           actionButton(s, 'keep', 'Keep it running', 'cup-hot', 'btn-warning', keepAlive)));
       }
     });
-    box.replaceChildren(...items);
+    // Redrawn only when a warning changes, so a click on its button is never lost to a redraw.
+    const signature = items.map((item) => `${item.getAttribute('data-testid')}:${item.textContent}:${item.querySelector('button')?.disabled}`).join('|');
+    if (signature !== box.getAttribute('data-signature')) {
+      box.setAttribute('data-signature', signature);
+      box.replaceChildren(...items);
+    }
   };
 
   // ---------------------------------------------------------------- polling
