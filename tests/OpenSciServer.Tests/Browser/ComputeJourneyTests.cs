@@ -165,6 +165,17 @@ public sealed class ComputeJourneyTests(BrowserFixture fixture) : IClassFixture<
 
             var share = await admin.PutAsJsonAsync($"/api/resources/{resourceId}/privileges", new { type = "group", name = "public", actions = new[] { "use" } });
             Assert.True(share.IsSuccessStatusCode, await share.Content.ReadAsStringAsync());
+
+            // And an image whose Jupyter cannot start, usable by everyone.
+            var image = await admin.PutAsJsonAsync("/api/admin/compute/images/Broken", new { description = "Fails on purpose", jupyterCommand = "/usr/bin/false", kernels = new[] { "python3" } });
+            Assert.True(image.IsSuccessStatusCode, await image.Content.ReadAsStringAsync());
+            await using (var scope = fixture.Platform.Services.CreateAsyncScope())
+            {
+                resourceId = (await scope.ServiceProvider.GetRequiredService<AccessService>().FindAsync(ResourceTypes.ComputeImage, "Broken", CancellationToken.None))!.Id;
+            }
+
+            share = await admin.PutAsJsonAsync($"/api/resources/{resourceId}/privileges", new { type = "group", name = "public", actions = new[] { "use" } });
+            Assert.True(share.IsSuccessStatusCode, await share.Content.ReadAsStringAsync());
         }
 
         var user = PlatformFactory.UniqueName("warn");
@@ -223,7 +234,20 @@ public sealed class ComputeJourneyTests(BrowserFixture fixture) : IClassFixture<
         await Expect(page.Locator("[data-testid=session-row]")).ToHaveCountAsync(1);
         await Screenshot(page, "compute-07-form-error");
 
+        // A session that cannot start turns Failed, with the reason in the row, and can be started again.
+        await page.FillAsync("[data-testid=session-name]", "broken");
+        await page.SelectOptionAsync("[data-testid=session-image]", "Broken");
+        await Expect(page.Locator("[data-testid=image-kernels]")).ToHaveTextAsync("Kernels: python3. Fails on purpose");
+        await page.ClickAsync("[data-testid=create-session]");
+        var broken = page.Locator("[data-testid=session-row][data-name=broken]");
+        await Expect(broken.Locator("[data-testid=session-status]")).ToHaveTextAsync("Failed", new() { Timeout = 60_000 });
+        await Expect(broken.Locator("[data-testid=session-reason]")).ToContainTextAsync(new Regex("could not be started|ended during the start"));
+        await Expect(broken.Locator("[data-testid=session-start]")).ToBeEnabledAsync();
+        await Expect(broken.Locator("button[data-testid=session-open]")).ToBeDisabledAsync();
+        await Screenshot(page, "compute-08-failed");
+
         page.Dialog += (_, dialog) => dialog.AcceptAsync();
+        await broken.Locator("[data-testid=session-delete]").ClickAsync();
         await row.Locator("[data-testid=session-delete]").ClickAsync();
         await Expect(page.Locator("[data-testid=session-row]")).ToHaveCountAsync(0);
     }

@@ -131,6 +131,7 @@ function main(page) {
     busy: new Set(), // ids with an action under way
     rows: new Map(), // id → { row, signature }
     fresh: null, // id of the session just created, highlighted once
+    announced: null, // id of the session whose "is starting" message is shown
     loaded: false,
     timer: 0,
     generation: 0, // grows with every action, so a poll sent before it cannot undo what it shows
@@ -217,6 +218,12 @@ function main(page) {
       if (body.children[index] !== entry.row) { body.insertBefore(entry.row, body.children[index] || null); }
     });
     [...state.rows.keys()].filter((id) => !seen.has(id)).forEach((id) => { state.rows.get(id).row.remove(); state.rows.delete(id); });
+    // "X is starting" goes once X runs or fails (the row says so).
+    const announced = state.sessions.find((s) => s.id === state.announced);
+    if (state.announced && (!announced || announced.status !== 'Starting')) {
+      state.announced = null;
+      showMessage('');
+    }
     $('[data-sessions-loading]').hidden = true;
     $('[data-sessions-empty]').hidden = state.sessions.length > 0;
     const starting = state.sessions.filter((s) => s.status === 'Starting').length;
@@ -318,7 +325,11 @@ function main(page) {
   };
 
   const stop = (s) => act(s, () => call('POST', `api/compute/sessions/${enc(s.id)}/stop`), `Session '${s.name}' stopped.`);
-  const start = (s) => act(s, () => call('POST', `api/compute/sessions/${enc(s.id)}/start`), `Session '${s.name}' is starting.`);
+  const start = (s) => act(s, async () => {
+    const result = await call('POST', `api/compute/sessions/${enc(s.id)}/start`);
+    state.announced = s.id;
+    return result;
+  }, `Session '${s.name}' is starting.`);
   const extend = (s) => act(s, async () => {
     const result = await call('POST', `api/compute/sessions/${enc(s.id)}/extend`);
     showMessage(`Session '${s.name}' now stops at ${clock(result.expiresAt)}.`);
@@ -480,6 +491,7 @@ function main(page) {
       $('#session-name').value = '';
       openForm(false);
       showMessage(`Session '${created.name}' is starting; Open becomes available when Jupyter answers.`);
+      state.announced = created.id;
       renderList();
       refresh();
     } catch (error) {
