@@ -21,8 +21,14 @@ public static partial class NotebookProxy
     {
         ArgumentNullException.ThrowIfNull(app);
         // Routing matches before authorization runs; this handler decides itself (404 for others, login for nobody).
-        app.Map(Prefix + "/{id:guid}", (HttpContext ctx, Guid id) =>
+        app.Map(Prefix + "/{id:guid}", (HttpContext ctx, Guid id, IHttpForwarder forwarder, ProxyInvoker invoker, SessionService sessions, TimeProvider time, ILoggerFactory loggers) =>
         {
+            // Routing also matches the session's own URL (with its trailing slash) here: that one is Jupyter's.
+            if (ctx.Request.Path.Value?.EndsWith('/') == true)
+            {
+                return ForwardAsync(ctx, id, forwarder, invoker, sessions, time, loggers);
+            }
+
             ctx.Response.Redirect($"{Prefix}/{id}/{ctx.Request.QueryString}");
             return Task.CompletedTask;
         }).AllowAnonymous().ExcludeFromDescription();

@@ -36,6 +36,11 @@ public sealed class ComputeWorld : IAsyncLifetime
     public async Task InitializeAsync()
     {
         Platform.Settings["Compute:CheckInterval"] = "00:00:01";
+        // Each world its own uids: worlds (and the browser tests' platforms, from 200000) run side by side,
+        // and tests look for a session's processes by uid.
+        var uids = 210_000 + (Random.Shared.Next(0, 800) * 100);
+        Platform.Settings["Compute:UidRangeStart"] = uids.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        Platform.Settings["Compute:UidRangeEnd"] = (uids + 99).ToString(System.Globalization.CultureInfo.InvariantCulture);
         await Platform.InitializeAsync();
         AliceToken = await Platform.CreateUserAsync(Alice);
         BobToken = await Platform.CreateUserAsync(Bob);
