@@ -98,6 +98,9 @@ public sealed class SlurmCluster
         await File.WriteAllTextAsync(cluster.UnreachableConfigPath, Config(Path.Combine(folder, "unreachable"), node, cpus, memory, TestPorts.Free(), TestPorts.Free())
             + "MessageTimeout=2\n");
         AppDomain.CurrentDomain.ProcessExit += (_, _) => StopDaemons(folder);
+        // The test host may be ended before ProcessExit handlers finish: a detached watcher ends the
+        // cluster once this process is gone, however it ended.
+        await StartWatcherAsync(folder);
 
         foreach (var daemon in new[] { "/usr/sbin/slurmctld", "/usr/sbin/slurmd" })
         {
@@ -151,6 +154,30 @@ public sealed class SlurmCluster
 
         """.Replace("\r", "", StringComparison.Ordinal);
 
+    private static async Task StartWatcherAsync(string folder)
+    {
+        const string watcher = """
+            while kill -0 "$OWNER" 2>/dev/null; do sleep 1; done
+            for f in slurmd.pid slurmctld.pid; do [ -f "$DIR/$f" ] && kill -9 "$(cat "$DIR/$f")" 2>/dev/null; done
+            for p in /proc/[0-9]*; do
+              if tr '\0' '\n' < "$p/environ" 2>/dev/null | grep -qxF "SLURM_CONF=$DIR/slurm.conf"; then kill -9 "${p#/proc/}" 2>/dev/null; fi
+            done
+            rm -rf "$DIR"
+            """;
+        var psi = new ProcessStartInfo("/usr/bin/setsid", ["-f", "/bin/sh", "-c", watcher.Replace("\r", "", StringComparison.Ordinal)])
+        {
+            UseShellExecute = false,
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+        };
+        psi.Environment.Clear();
+        psi.Environment["PATH"] = "/usr/bin:/bin";
+        psi.Environment["OWNER"] = Environment.ProcessId.ToString(CultureInfo.InvariantCulture);
+        psi.Environment["DIR"] = folder;
+        using var process = Process.Start(psi)!;
+        await process.WaitForExitAsync();
+    }
+
     private static async Task EnsureMungeAsync()
     {
         if ((await ExecAsync("/bin/sh", ["-c", "munge -n | unmunge >/dev/null"], null)).Code == 0)
@@ -176,24 +203,13 @@ public sealed class SlurmCluster
     }
 
     /// <summary>
-    /// Cancels the cluster's jobs, stops its daemons, kills whatever of its jobs is left (every process
-    /// started with this cluster's SLURM_CONF: slurmstepd, job scripts, their sandboxes) and removes the folder.
+    /// Kills the cluster's daemons and whatever of its jobs is left (every process started with this
+    /// cluster's SLURM_CONF: slurmstepd, job scripts, their sandboxes) and removes the folder. SIGKILL
+    /// at once: the cluster's state is thrown away, and this runs at process exit, where time is short.
     /// </summary>
     private static void StopDaemons(string folder)
     {
         var conf = Path.Combine(folder, "slurm.conf");
-        if (File.Exists(Path.Combine(folder, "slurmctld.pid")))
-        {
-            try
-            {
-                using var cancel = Process.Start(new ProcessStartInfo("/usr/bin/scancel", ["--full", "--user=root"]) { Environment = { ["SLURM_CONF"] = conf }, RedirectStandardError = true });
-                cancel?.WaitForExit(5000);
-            }
-            catch (System.ComponentModel.Win32Exception)
-            {
-            }
-        }
-
         var daemons = new List<int>();
         foreach (var pidFile in new[] { "slurmd.pid", "slurmctld.pid" })
         {
@@ -206,7 +222,7 @@ public sealed class SlurmCluster
         // The daemons, the job steps and the jobs' processes: everything started with this cluster's SLURM_CONF.
         var marker = "SLURM_CONF=" + conf;
         using var pause = new ManualResetEventSlim(false);
-        for (var round = 0; round < 60; round++)
+        for (var round = 0; round < 30; round++)
         {
             var left = daemons.Where(Alive).Union(ProcessesWith(marker)).ToList();
             if (left.Count == 0)
@@ -216,7 +232,7 @@ public sealed class SlurmCluster
 
             foreach (var pid in left)
             {
-                Kill(pid, round < 30 ? 15 : 9);
+                Kill(pid);
             }
 
             // Synchronous on purpose (this also runs at process exit).
@@ -284,12 +300,19 @@ public sealed class SlurmCluster
         return found;
     }
 
-    private static void Kill(int pid, int signal)
+    private static void Kill(int pid)
     {
         try
         {
-            using var kill = Process.Start(new ProcessStartInfo("/bin/kill", [$"-{signal.ToString(CultureInfo.InvariantCulture)}", pid.ToString(CultureInfo.InvariantCulture)]) { RedirectStandardError = true });
-            kill?.WaitForExit(2000);
+            using var process = Process.GetProcessById(pid);
+            process.Kill();
+        }
+        catch (ArgumentException)
+        {
+            // Gone already.
+        }
+        catch (InvalidOperationException)
+        {
         }
         catch (System.ComponentModel.Win32Exception)
         {
