@@ -1,5 +1,6 @@
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using OpenSciServer.Compute.Backends;
+using OpenSciServer.Compute.Slurm;
 
 namespace OpenSciServer.Compute;
 
@@ -10,6 +11,9 @@ public static class ComputeSetup
         ArgumentNullException.ThrowIfNull(builder);
         builder.Services.AddOptions<ComputeOptions>().BindConfiguration(ComputeOptions.SectionName).ValidateDataAnnotations().ValidateOnStart();
         builder.Services.TryAddEnumerable(ServiceDescriptor.Singleton<IComputeBackend, LocalBackend>());
+        builder.Services.AddOptions<SlurmOptions>().BindConfiguration(SlurmOptions.SectionName).ValidateDataAnnotations().ValidateOnStart();
+        builder.Services.TryAddSingleton<SlurmClient>();
+        builder.Services.TryAddEnumerable(ServiceDescriptor.Singleton<IComputeBackend, SlurmBackend>());
         builder.Services.AddSingleton<ComputeBackendRegistry>();
         builder.Services.AddSingleton<ComputeSignal>();
         builder.Services.AddSingleton<JupyterProbe>();

@@ -302,6 +302,7 @@ public sealed partial class SessionService(
                     expires = now + session.Domain.Lifetime;
                     running = await Sessions.Where(s => s.Id == id && s.Generation == generation && s.Status == SessionStatus.Starting)
                         .ExecuteUpdateAsync(u => u.SetProperty(s => s.Status, SessionStatus.Running).SetProperty(s => s.StartedAt, now)
+                            .SetProperty(s => s.StatusReason, (string?)null)
                             .SetProperty(s => s.LastActivityAt, now).SetProperty(s => s.ExpiresAt, expires)
                             .SetProperty(s => s.UpstreamHost, session.UpstreamHost).SetProperty(s => s.UpstreamPort, session.UpstreamPort), ct);
                 }

@@ -54,7 +54,7 @@ public sealed class UnixAccounts(PlatformDbContext db, IOptions<ComputeOptions> 
                 throw PlatformException.Conflict($"The platform's uid range ({o.UidRangeStart}-{o.UidRangeEnd}) is used up; ask the administrators to widen Compute:UidRangeEnd.");
             }
 
-            db.Set<ComputeUid>().Add(new ComputeUid { UserId = userId, Uid = next });
+            var added = db.Set<ComputeUid>().Add(new ComputeUid { UserId = userId, Uid = next });
             try
             {
                 await db.SaveChangesAsync(cancellationToken);
@@ -62,8 +62,9 @@ public sealed class UnixAccounts(PlatformDbContext db, IOptions<ComputeOptions> 
             }
             catch (DbUpdateException)
             {
-                // Another start took the same uid (or mapped this user) at the same moment: look again.
-                db.ChangeTracker.Clear();
+                // Another start took the same uid (or mapped this user) at the same moment: look again. Only
+                // this row is forgotten: the caller's tracked entities (the session being launched) stay tracked.
+                added.State = EntityState.Detached;
                 if (await db.Set<ComputeUid>().AsNoTracking().FirstOrDefaultAsync(u => u.UserId == userId, cancellationToken) is { } raced)
                 {
                     return new UnixAccount(raced.Uid, raced.Uid);

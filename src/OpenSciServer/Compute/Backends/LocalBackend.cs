@@ -204,7 +204,7 @@ internal sealed partial class LocalBackend(IOptions<ComputeOptions> options, IOp
         return Sandbox.Arguments(spec, options.Value);
     }
 
-    private static void WriteSandboxFiles(string folder, SessionLaunch launch)
+    internal static void WriteSandboxFiles(string folder, SessionLaunch launch)
     {
         Sandbox.WriteIdentityFiles(folder, launch.UserName, launch.Uid, launch.Gid);
 
