@@ -111,8 +111,9 @@ public abstract class ComputeApiTests(PlatformFactory platform)
         await AssertProblemAsync(badImage, 400, "absolute program path");
     }
 
+    // No slurm.conf in this platform's settings: the session fails with what Slurm says, not a 500.
     [Fact]
-    public async Task SessionOfADomainWhoseBackendIsMissing_FailsWithTheReason()
+    public async Task SessionOnAnUnconfiguredSlurm_FailsWithSlurmsReason()
     {
         using var admin = platform.CreateApiClient(await platform.LoginAdminAsync());
         var domain = PlatformFactory.UniqueName("Cluster");
