@@ -1,0 +1,212 @@
+using System.Net;
+using System.Net.Http.Json;
+using System.Text.Json;
+using Microsoft.Extensions.DependencyInjection;
+using OpenSciServer.Tests.Infrastructure;
+
+namespace OpenSciServer.Tests.Jobs;
+
+/// <summary>Command jobs through the native API on the local sandbox, on both databases.</summary>
+public abstract class JobApiTests(PlatformFactory platform)
+{
+    [Fact]
+    public async Task Submit_CommandJob_RunsInItsOwnFolderAsTheUser_WithTokenAndJobsPath_AndSucceeds()
+    {
+        var (user, client) = await NewUserAsync();
+        var id = await Jobs.SubmitAsync(client, Jobs.Command(
+            "echo hello from $USER\nid -u\ncat /home/idies/jobs.path; echo\npwd\ncat /home/idies/keystone.token; echo\necho written > result.txt\necho to-stderr >&2"));
+
+        var details = await Jobs.WaitAsync(client, id, "Success");
+
+        var job = details.GetProperty("job");
+        var lines = Jobs.Stdout(details).Split('\n');
+        Assert.Equal($"hello from {user}", lines[0]);
+        Assert.NotEqual("0", lines[1]);
+        var directory = job.GetProperty("workingDirectory").GetString()!;
+        Assert.StartsWith($"/home/idies/workspace/Temporary/{user}/jobs/{id}_", directory, StringComparison.Ordinal);
+        Assert.Equal(directory, lines[2]);
+        Assert.Equal(directory, lines[3]);
+        Assert.Equal("to-stderr\n", Jobs.Stderr(details));
+        Assert.Equal(32, job.GetProperty("statusCode").GetInt32());
+        Assert.Equal(0, job.GetProperty("exitCode").GetInt32());
+        var folder = Jobs.Folder(platform.DataDirectory, job);
+        Assert.Equal("written\n", await File.ReadAllTextAsync(Path.Combine(folder, "result.txt")));
+        Assert.Equal("0\n", await File.ReadAllTextAsync(Path.Combine(folder, "exitcode.txt")));
+        Assert.StartsWith("echo hello from $USER", await File.ReadAllTextAsync(Path.Combine(folder, "command.txt")), StringComparison.Ordinal);
+
+        // The job's token worked while it ran and is revoked now.
+        Assert.StartsWith("oss_", lines[4], StringComparison.Ordinal);
+        using var withJobToken = platform.CreateApiClient(lines[4]);
+        Assert.Equal(HttpStatusCode.Unauthorized, (await withJobToken.GetAsync("/api/jobs")).StatusCode);
+    }
+
+    [Fact]
+    public async Task Submit_FailingCommand_IsErrorWithItsExitCodeAndMessage()
+    {
+        var (_, client) = await NewUserAsync();
+        var id = await Jobs.SubmitAsync(client, Jobs.Command("echo before; exit 3"));
+
+        var details = await Jobs.WaitAsync(client, id, "Error");
+
+        var job = details.GetProperty("job");
+        Assert.Equal(3, job.GetProperty("exitCode").GetInt32());
+        Assert.Equal(64, job.GetProperty("statusCode").GetInt32());
+        Assert.Contains(job.GetProperty("messages").EnumerateArray(), m => m.GetProperty("label").GetString() == "ERROR" && m.GetProperty("content").GetString()!.Contains("exit code 3", StringComparison.Ordinal));
+        Assert.Equal("before\n", Jobs.Stdout(details));
+    }
+
+    [Fact]
+    public async Task Cancel_RunningJob_StopsItsProcesses_AndIsCanceled()
+    {
+        var (_, client) = await NewUserAsync();
+        var marker = Random.Shared.Next(100000, 999999);
+        var id = await Jobs.SubmitAsync(client, Jobs.Command($"echo started; sleep 120.{marker}"));
+        await Jobs.WaitAsync(client, id, "Started");
+        Assert.True(await EventuallyAsync(() => SleepRuns(marker)), "the job's sleep did not appear");
+
+        var canceled = await client.PostAsync($"/api/jobs/{id}/cancel", null);
+
+        Assert.Equal(HttpStatusCode.OK, canceled.StatusCode);
+        var job = await canceled.Content.ReadFromJsonAsync<JsonElement>();
+        Assert.Equal("Canceled", job.GetProperty("status").GetString());
+        Assert.Equal(128, job.GetProperty("statusCode").GetInt32());
+        Assert.True(await EventuallyAsync(() => !SleepRuns(marker)), "the job's process still runs after the cancel");
+        Assert.Contains(job.GetProperty("messages").EnumerateArray(), m => m.GetProperty("label").GetString() == "CANCEL");
+    }
+
+    [Fact]
+    public async Task TimeLimit_Passed_StopsTheJob_AsErrorWithATimeoutMessage()
+    {
+        var (_, client) = await NewUserAsync();
+        var id = await Jobs.SubmitAsync(client, Jobs.Command("echo waiting; sleep 60", timeLimit: "2"));
+
+        var details = await Jobs.WaitAsync(client, id, "Error", seconds: 30);
+
+        var job = details.GetProperty("job");
+        Assert.Contains(job.GetProperty("messages").EnumerateArray(), m => m.GetProperty("label").GetString() == "TIMEOUT"
+            && m.GetProperty("content").GetString()!.Contains("time limit of 2 second", StringComparison.Ordinal));
+        Assert.Equal(2, job.GetProperty("timeLimit").GetString() switch { var t => (int)TimeSpan.Parse(t!, System.Globalization.CultureInfo.InvariantCulture).TotalSeconds });
+    }
+
+    [Fact]
+    public async Task List_FiltersByStatusAndTop_AndResubmitMakesANewJobWithTheChanges()
+    {
+        var (_, client) = await NewUserAsync();
+        var ok = await Jobs.SubmitAsync(client, Jobs.Command("echo one", name: "first"));
+        var bad = await Jobs.SubmitAsync(client, Jobs.Command("exit 1"));
+        await Jobs.WaitAsync(client, ok, "Success");
+        await Jobs.WaitAsync(client, bad, "Error");
+
+        var errors = await client.GetFromJsonAsync<JsonElement>("/api/jobs?status=error");
+        var top = await client.GetFromJsonAsync<JsonElement>("/api/jobs?top=1");
+        var open = await client.GetFromJsonAsync<JsonElement>("/api/jobs?open=true");
+        Assert.Equal([bad], errors.EnumerateArray().Select(j => j.GetProperty("id").GetInt64()));
+        Assert.Equal([bad], top.EnumerateArray().Select(j => j.GetProperty("id").GetInt64()));
+        Assert.Empty(open.EnumerateArray());
+        await Jobs.AssertProblemAsync(await client.GetAsync("/api/jobs?status=finishedish"), 400, "Unknown status");
+
+        var again = await client.PostAsJsonAsync($"/api/jobs/{ok}/resubmit", new { command = "echo two" });
+        Assert.Equal(HttpStatusCode.Created, again.StatusCode);
+        var copy = await again.Content.ReadFromJsonAsync<JsonElement>();
+        var details = await Jobs.WaitAsync(client, copy.GetProperty("id").GetInt64(), "Success");
+        Assert.Equal("echo two", details.GetProperty("job").GetProperty("command").GetString());
+        Assert.Equal("first", details.GetProperty("job").GetProperty("name").GetString());
+        Assert.Equal("two\n", Jobs.Stdout(details));
+    }
+
+    [Fact]
+    public async Task Get_AJobThatPrintsMoreThanTheTail_ShowsTheBoundedEnd_WhileTheFileHoldsEverything()
+    {
+        var (_, client) = await NewUserAsync();
+        // 8 MiB of output, then an end marker.
+        var id = await Jobs.SubmitAsync(client, Jobs.Command("head -c 8388608 /dev/zero | tr '\\0' x; echo; echo THE-END"));
+
+        var details = await Jobs.WaitAsync(client, id, "Success");
+
+        var stdout = details.GetProperty("stdout");
+        Assert.True(stdout.GetProperty("truncated").GetBoolean());
+        Assert.Equal(8388608 + 9, stdout.GetProperty("size").GetInt64());
+        Assert.True(stdout.GetProperty("text").GetString()!.Length <= 64 * 1024);
+        Assert.EndsWith("THE-END\n", stdout.GetProperty("text").GetString(), StringComparison.Ordinal);
+        Assert.Equal(8388608 + 9, new FileInfo(Path.Combine(Jobs.Folder(platform.DataDirectory, details.GetProperty("job")), "stdout.txt")).Length);
+        var small = await client.GetFromJsonAsync<JsonElement>($"/api/jobs/{id}?tail=100");
+        Assert.Equal(100, small.GetProperty("stdout").GetProperty("text").GetString()!.Length);
+    }
+
+    [Fact]
+    public async Task Submit_InAWorkingDirectoryOfTheUsersPersistentVolume_RunsThere_AndOthersCannotSeeTheJob()
+    {
+        var (user, client) = await NewUserAsync();
+        var (_, other) = await NewUserAsync();
+        var dir = $"/home/idies/workspace/Storage/{user}/persistent/runs/first";
+        var id = await Jobs.SubmitAsync(client, Jobs.Command("pwd; echo x > made-here.txt", workingDirectory: dir));
+
+        var details = await Jobs.WaitAsync(client, id, "Success");
+
+        Assert.Equal(dir + "\n", Jobs.Stdout(details));
+        Assert.True(File.Exists(Path.Combine(platform.DataDirectory, "volumes", "Storage", user, "persistent", "runs", "first", "made-here.txt")));
+        Assert.Equal(HttpStatusCode.NotFound, (await other.GetAsync($"/api/jobs/{id}")).StatusCode);
+        Assert.Equal(HttpStatusCode.NotFound, (await other.PostAsync($"/api/jobs/{id}/cancel", null)).StatusCode);
+    }
+
+    [Fact]
+    public async Task Home_CountsRunningJobsAndJobsCompletedIn24h()
+    {
+        var (_, client) = await NewUserAsync();
+        var done = await Jobs.SubmitAsync(client, Jobs.Command("true"));
+        await Jobs.WaitAsync(client, done, "Success");
+        var running = await Jobs.SubmitAsync(client, Jobs.Command("sleep 30"));
+        await Jobs.WaitAsync(client, running, "Started");
+
+        using var scope = platform.Services.CreateScope();
+        var counts = scope.ServiceProvider.GetServices<OpenSciServer.Infrastructure.IActivityCount>().ToDictionary(c => c.Key);
+        var me = (await client.GetFromJsonAsync<JsonElement>("/api/account")).GetProperty("id").GetGuid();
+        Assert.Equal(1, await counts["jobs-running"].CountAsync(me, CancellationToken.None));
+        Assert.Equal(1, await counts["jobs-completed-24h"].CountAsync(me, CancellationToken.None));
+        await client.PostAsync($"/api/jobs/{running}/cancel", null);
+    }
+
+    internal static bool SleepRuns(int marker)
+    {
+        foreach (var dir in Directory.EnumerateDirectories("/proc").Where(d => Path.GetFileName(d).All(char.IsAsciiDigit)))
+        {
+            try
+            {
+                if (File.ReadAllText(Path.Combine(dir, "cmdline")).Contains($"120.{marker}", StringComparison.Ordinal))
+                {
+                    return true;
+                }
+            }
+            catch (IOException)
+            {
+            }
+        }
+
+        return false;
+    }
+
+    internal static async Task<bool> EventuallyAsync(Func<bool> condition)
+    {
+        for (var i = 0; i < 100; i++)
+        {
+            if (condition())
+            {
+                return true;
+            }
+
+            await Task.Delay(100);
+        }
+
+        return false;
+    }
+
+    private async Task<(string User, HttpClient Client)> NewUserAsync()
+    {
+        var user = PlatformFactory.UniqueName("job");
+        return (user, platform.CreateApiClient(await platform.CreateUserAsync(user)));
+    }
+}
+
+public sealed class SqliteJobApiTests(SqlitePlatform platform) : JobApiTests(platform), IClassFixture<SqlitePlatform>;
+
+public sealed class PostgresJobApiTests(PostgresPlatform platform) : JobApiTests(platform), IClassFixture<PostgresPlatform>;
