@@ -166,6 +166,142 @@ public abstract class JobApiTests(PlatformFactory platform)
         await client.PostAsync($"/api/jobs/{running}/cancel", null);
     }
 
+    [Fact]
+    public async Task Submit_BadInputs_Are4xxWithClearMessages_AndCreateNoJob()
+    {
+        var (user, client) = await NewUserAsync();
+        var (other, _) = await NewUserAsync();
+        var persistent = Path.Combine(platform.DataDirectory, "volumes", "Storage", user, "persistent");
+        await client.GetAsync("/api/files/volumes"); // the default volumes exist from now on
+        Directory.CreateDirectory(persistent);
+        File.CreateSymbolicLink(Path.Combine(persistent, "link-to-etc"), "/etc");
+
+        async Task Expect(object body, int status, string message) =>
+            await Jobs.AssertProblemAsync(await client.PostAsJsonAsync("/api/jobs", body), status, message);
+
+        await Expect(Jobs.Command("echo", domain: "Nowhere"), 404, "compute domain 'Nowhere'");
+        await Expect(Jobs.Command("echo", image: "MATLAB R2099"), 404, "image 'MATLAB R2099'");
+        await Expect(Jobs.Command("echo", dataVolumes: ["NoSuchData"]), 404, "NoSuchData");
+        await Expect(Jobs.Command("echo", timeLimit: "soon"), 400, "timeLimit");
+        await Expect(Jobs.Command("echo", timeLimit: "0"), 400, "timeLimit");
+        await Expect(Jobs.Command("echo", timeLimit: "3650.00:00:00"), 400, "timeLimit is between 1 second and");
+        await Expect(Jobs.Command("   "), 400, "command is empty");
+        await Expect(Jobs.Command("echo", workingDirectory: "/etc"), 400, "workingDirectory");
+        await Expect(Jobs.Command("echo", workingDirectory: $"/home/idies/workspace/Storage/{user}/persistent/../../{other}/persistent"), 400, "'..'");
+        await Expect(Jobs.Command("echo", workingDirectory: $"/home/idies/workspace/Storage/{other}/persistent/x"), 403, "your own volumes");
+        await Expect(Jobs.Command("echo", workingDirectory: $"/home/idies/workspace/Storage/{user}/persistent/link-to-etc/cron.d"), 400, "symbolic link");
+        await Expect(Jobs.Command("echo", workingDirectory: "/home/idies/workspace/SomeDataVolume/out"), 403, "not a writable user volume");
+        await Expect(new { kind = "notebook", notebookPath = "/etc/passwd.ipynb", domain = Jobs.Domain, image = Jobs.Image }, 400, "notebookPath");
+        await Expect(new { kind = "notebook", notebookPath = $"/home/idies/workspace/Storage/{user}/persistent/missing.ipynb", domain = Jobs.Domain, image = Jobs.Image }, 404, "no notebook");
+        await Expect(new { kind = "notebook", notebookPath = $"/home/idies/workspace/Storage/{other}/persistent/theirs.ipynb", domain = Jobs.Domain, image = Jobs.Image }, 404, "that you can reach");
+        await Expect(new { kind = "shell", command = "echo", domain = Jobs.Domain, image = Jobs.Image }, 400, "command or notebook");
+
+        Assert.Empty((await client.GetFromJsonAsync<JsonElement>("/api/jobs")).EnumerateArray());
+    }
+
+    [Fact]
+    public async Task Submit_NotebookJob_ExecutesTheNotebookWithItsParameters_AndKeepsTheExecutedNotebookInTheJobDirectory()
+    {
+        var (user, client) = await NewUserAsync();
+        await client.GetAsync("/api/files/volumes");
+        var notebook = new
+        {
+            cells = new object[]
+            {
+                new { cell_type = "code", metadata = new { }, execution_count = (int?)null, outputs = Array.Empty<object>(),
+                    source = "import os\nprint('param file:', open('parameters.txt').read())\nprint('param env:', os.environ['SCISERVER_JOB_PARAMETERS'])\nopen('from-notebook.txt', 'w').write('done')" },
+            },
+            metadata = new { kernelspec = new { name = "python3", display_name = "Python 3", language = "python" } },
+            nbformat = 4,
+            nbformat_minor = 5,
+        };
+        var upload = await client.PutAsync($"/fileservice/api/file/Storage/{user}/persistent/analysis.ipynb", JsonContent.Create(notebook));
+        Assert.True(upload.IsSuccessStatusCode, await upload.Content.ReadAsStringAsync());
+
+        var id = await Jobs.SubmitAsync(client, new
+        {
+            kind = "notebook",
+            notebookPath = $"/home/idies/workspace/Storage/{user}/persistent/analysis.ipynb",
+            parameters = "alpha=1; $(touch /tmp/never)",
+            domain = Jobs.Domain,
+            image = Jobs.Image,
+        });
+        var details = await Jobs.WaitAsync(client, id, "Success", seconds: 120);
+
+        var folder = Jobs.Folder(platform.DataDirectory, details.GetProperty("job"));
+        var executed = await File.ReadAllTextAsync(Path.Combine(folder, "analysis.ipynb"));
+        Assert.Contains("param file: alpha=1; $(touch /tmp/never)", executed, StringComparison.Ordinal);
+        Assert.Contains("param env: alpha=1; $(touch /tmp/never)", executed, StringComparison.Ordinal);
+        Assert.Equal("alpha=1; $(touch /tmp/never)", await File.ReadAllTextAsync(Path.Combine(folder, "parameters.txt")));
+        Assert.Equal("done", await File.ReadAllTextAsync(Path.Combine(folder, "from-notebook.txt")));
+        // The original is untouched.
+        Assert.DoesNotContain("param file: alpha", await File.ReadAllTextAsync(Path.Combine(platform.DataDirectory, "volumes", "Storage", user, "persistent", "analysis.ipynb")), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Jobm_SciScriptsCalls_ListDomains_SubmitPollListAndCancel()
+    {
+        var (user, client) = await NewUserAsync();
+        var domains = await client.GetFromJsonAsync<JsonElement>("/racm/jobm/rest/computedomains?batch=true&interactive=false&TaskName=x");
+        var domain = domains.EnumerateArray().Single(d => d.GetProperty("name").GetString() == "Local");
+        Assert.Contains(domain.GetProperty("images").EnumerateArray(), i => i.GetProperty("name").GetString() == Jobs.Image);
+        var persistent = domain.GetProperty("userVolumes").EnumerateArray().Single(v => v.GetProperty("name").GetString() == "persistent" && v.GetProperty("owner").GetString() == user);
+        Assert.Equal($"/home/idies/workspace/Storage/{user}/persistent", persistent.GetProperty("fullPath").GetString());
+        Assert.Contains("write", persistent.GetProperty("allowedActions").EnumerateArray().Select(a => a.GetString()));
+
+        // As Jobs.submitShellCommandJob sends it.
+        var submitted = await client.PostAsJsonAsync("/racm/jobm/rest/jobs/docker?TaskName=SciScript-Python.Jobs.submitShellCommandJob", new
+        {
+            command = "echo from-sciscript > out.txt; cat out.txt",
+            submitterDID = "my alias",
+            dockerComputeEndpoint = domain.GetProperty("apiEndpoint").GetString(),
+            dockerImageName = Jobs.Image,
+            volumeContainers = Array.Empty<object>(),
+            userVolumes = new[] { new { userVolumeId = persistent.GetProperty("id").GetInt64(), needsWriteAccess = true } },
+        });
+        Assert.True(submitted.StatusCode == HttpStatusCode.OK, await submitted.Content.ReadAsStringAsync());
+        var job = await submitted.Content.ReadFromJsonAsync<JsonElement>();
+        var id = job.GetProperty("id").GetInt64();
+        Assert.Equal("jobm.model.COMPMDockerJobModel", job.GetProperty("type").GetString());
+        Assert.Equal("my alias", job.GetProperty("submitterDID").GetString());
+        Assert.False(job.TryGetProperty("endTime", out _)); // nulls are left out
+
+        for (var i = 0; i < 300 && job.GetProperty("status").GetInt32() < 32; i++)
+        {
+            await Task.Delay(100);
+            job = await client.GetFromJsonAsync<JsonElement>($"/racm/jobm/rest/jobs/{id}?TaskName=x");
+        }
+
+        Assert.Equal(32, job.GetProperty("status").GetInt32());
+        Assert.True(job.GetProperty("endTime").GetInt64() >= job.GetProperty("startTime").GetInt64());
+        Assert.Equal(user, job.GetProperty("username").GetString());
+        Assert.StartsWith($"/home/idies/workspace/Temporary/{user}/jobs/", job.GetProperty("resultsFolderURI").GetString(), StringComparison.Ordinal);
+        Assert.Equal($"/home/idies/workspace/Storage/{user}/persistent", job.GetProperty("userVolumes")[0].GetProperty("fullPath").GetString());
+        Assert.True(job.GetProperty("userVolumes")[0].GetProperty("needsWriteAccess").GetBoolean());
+
+        var sleeping = await client.PostAsJsonAsync("/racm/jobm/rest/jobs/docker", new
+        {
+            command = "sleep 60",
+            dockerComputeEndpoint = domain.GetProperty("apiEndpoint").GetString(),
+            dockerImageName = Jobs.Image,
+        });
+        var sleepId = (await sleeping.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("id").GetInt64();
+        var open = await client.GetFromJsonAsync<JsonElement>("/racm/jobm/rest/jobs?open");
+        Assert.Equal([sleepId], open.EnumerateArray().Select(j => j.GetProperty("id").GetInt64()));
+        var top = await client.GetFromJsonAsync<JsonElement>("/racm/jobm/rest/dockerjobs?top=2&start=2000-01-01 00:00:00.000");
+        Assert.Equal([sleepId, id], top.EnumerateArray().Select(j => j.GetProperty("id").GetInt64()));
+        var canceled = await client.PostAsync($"/racm/jobm/rest/jobs/{sleepId}/cancel", null);
+        Assert.Equal(128, (await canceled.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("status").GetInt32());
+
+        // Errors in SciServer's shape.
+        var bad = await client.PostAsJsonAsync("/racm/jobm/rest/jobs/docker", new { command = "echo", dockerComputeEndpoint = "nowhere", dockerImageName = Jobs.Image });
+        Assert.Equal(HttpStatusCode.NotFound, bad.StatusCode);
+        var error = await bad.Content.ReadFromJsonAsync<JsonElement>();
+        Assert.Equal("error", error.GetProperty("status").GetString());
+        Assert.Contains("computedomains", error.GetProperty("error").GetString(), StringComparison.Ordinal);
+        Assert.Equal(HttpStatusCode.NotFound, (await client.GetAsync("/racm/jobm/rest/jobs/999999")).StatusCode);
+    }
+
     internal static bool SleepRuns(int marker)
     {
         foreach (var dir in Directory.EnumerateDirectories("/proc").Where(d => Path.GetFileName(d).All(char.IsAsciiDigit)))
