@@ -2,7 +2,6 @@ using System.Globalization;
 using System.Security.Claims;
 using System.Text.Json;
 using System.Text.Json.Serialization;
-using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Options;
 using OpenSciServer.Accounts;
 using OpenSciServer.Authorization;
@@ -136,7 +135,7 @@ public static class JobmEndpoints
     }
 
     private static async Task<IResult> SubmitAsync(JobmDockerJobRequest request, ClaimsPrincipal user, HttpRequest http, JobService jobs, ComputeCatalog catalog,
-        VolumeService volumes, PlatformDbContext db, IOptions<PlatformOptions> platform, CancellationToken ct)
+        VolumeService volumes, IOptions<PlatformOptions> platform, CancellationToken ct)
     {
         var caller = Caller.From(user);
         var domains = await catalog.DomainsAsync(caller, ct);
@@ -182,16 +181,16 @@ public static class JobmEndpoints
             WorkingDirectory: results,
             Name: request.SubmitterDid);
         var jobId = await jobs.SubmitAsync(caller, submission, null, SciScriptConfig.BaseUrl(http, platform), ct);
-        return TypedResults.Json(await ToJobmAsync(await jobs.GetAsync(caller, jobId, ct), SciScriptConfig.BaseUrl(http, platform), db, ct), Json);
+        return TypedResults.Json(await ToJobmAsync(await jobs.GetAsync(caller, jobId, ct), SciScriptConfig.BaseUrl(http, platform), jobs, ct), Json);
     }
 
-    private static async Task<IResult> GetAsync(long id, ClaimsPrincipal user, HttpRequest http, JobService jobs, PlatformDbContext db, IOptions<PlatformOptions> platform, CancellationToken ct) =>
-        TypedResults.Json(await ToJobmAsync(await jobs.GetAsync(Caller.From(user), id, ct), SciScriptConfig.BaseUrl(http, platform), db, ct), Json);
+    private static async Task<IResult> GetAsync(long id, ClaimsPrincipal user, HttpRequest http, JobService jobs, IOptions<PlatformOptions> platform, CancellationToken ct) =>
+        TypedResults.Json(await ToJobmAsync(await jobs.GetAsync(Caller.From(user), id, ct), SciScriptConfig.BaseUrl(http, platform), jobs, ct), Json);
 
-    private static async Task<IResult> CancelAsync(long id, ClaimsPrincipal user, HttpRequest http, JobService jobs, PlatformDbContext db, IOptions<PlatformOptions> platform, CancellationToken ct) =>
-        TypedResults.Json(await ToJobmAsync(await jobs.CancelAsync(Caller.From(user), id, ct), SciScriptConfig.BaseUrl(http, platform), db, ct), Json);
+    private static async Task<IResult> CancelAsync(long id, ClaimsPrincipal user, HttpRequest http, JobService jobs, IOptions<PlatformOptions> platform, CancellationToken ct) =>
+        TypedResults.Json(await ToJobmAsync(await jobs.CancelAsync(Caller.From(user), id, ct), SciScriptConfig.BaseUrl(http, platform), jobs, ct), Json);
 
-    private static async Task<IResult> ListAsync(ClaimsPrincipal user, HttpRequest http, JobService jobs, PlatformDbContext db, IOptions<PlatformOptions> platform,
+    private static async Task<IResult> ListAsync(ClaimsPrincipal user, HttpRequest http, JobService jobs, IOptions<PlatformOptions> platform,
         string? top, string? start, string? end, CancellationToken ct)
     {
         int count = JobService.MaxTop;
@@ -208,7 +207,7 @@ public static class JobmEndpoints
         var result = new List<JobmJob>();
         foreach (var job in await jobs.ListAsync(Caller.From(user), query, ct))
         {
-            result.Add(await ToJobmAsync(job, baseUrl, db, ct));
+            result.Add(await ToJobmAsync(job, baseUrl, jobs, ct));
         }
 
         return TypedResults.Json(result, Json);
@@ -231,15 +230,10 @@ public static class JobmEndpoints
             : throw PlatformException.Invalid($"{field} is a date like 2026-01-31 13:45:00.000 (UTC), or epoch milliseconds.", field);
     }
 
-    private static async Task<JobmJob> ToJobmAsync(ComputeJob job, string baseUrl, PlatformDbContext db, CancellationToken ct)
+    private static async Task<JobmJob> ToJobmAsync(ComputeJob job, string baseUrl, JobService jobs, CancellationToken ct)
     {
-        var userVolumes = new List<JobmUserVolumeRef>();
-        foreach (var v in job.Volumes.Where(v => v.Kind == SessionVolumeKind.User))
-        {
-            var id = await db.Set<UserVolume>().AsNoTracking().Where(u => u.RootVolume == v.RootVolume && u.OwnerName == v.Owner && u.Name == v.Name)
-                .Select(u => (long?)u.Id).FirstOrDefaultAsync(ct);
-            userVolumes.Add(new JobmUserVolumeRef(id, v.Writable, $"{Sandbox.Workspace}/{v.RootVolume}/{v.Owner}/{v.Name}"));
-        }
+        var userVolumes = (await jobs.UserVolumeIdsAsync(job, ct))
+            .Select(x => new JobmUserVolumeRef(x.Id, x.Volume.Writable, $"{Sandbox.Workspace}/{x.Volume.RootVolume}/{x.Volume.Owner}/{x.Volume.Name}")).ToList();
 
         // Seconds from start to end; none while it runs, as SciServer shows it.
         double? duration = job.StartedAt is { } s && job.FinishedAt is { } e ? Math.Round((e - s).TotalSeconds, 3) : null;

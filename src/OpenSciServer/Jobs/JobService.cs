@@ -177,6 +177,21 @@ public sealed partial class JobService(
         return await GetAsync(caller, id, ct);
     }
 
+    /// <summary>The user volumes a job mounts with their ids (JOBM names user volumes by id); null for a volume deleted since.</summary>
+    public async Task<IReadOnlyList<(JobVolume Volume, long? Id)>> UserVolumeIdsAsync(ComputeJob job, CancellationToken ct)
+    {
+        ArgumentNullException.ThrowIfNull(job);
+        var result = new List<(JobVolume, long?)>();
+        foreach (var v in job.Volumes.Where(v => v.Kind == SessionVolumeKind.User))
+        {
+            var id = await db.Set<UserVolume>().AsNoTracking().Where(u => u.RootVolume == v.RootVolume && u.OwnerName == v.Owner && u.Name == v.Name)
+                .Select(u => (long?)u.Id).FirstOrDefaultAsync(ct);
+            result.Add((v, id));
+        }
+
+        return result;
+    }
+
     /// <summary>The submission a job was made from (to submit it again, with changes).</summary>
     public static JobSubmission SubmissionOf(ComputeJob job)
     {
