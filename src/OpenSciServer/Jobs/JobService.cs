@@ -77,7 +77,8 @@ public sealed partial class JobService(
             OwnerName = owner.UserName,
             Name = c.Name,
             Kind = submission.Kind,
-            Command = submission.Kind == JobKind.Command ? submission.Command : null,
+            // Browsers send a textarea's lines with CRLF; bash would take the CR as part of each command.
+            Command = submission.Kind == JobKind.Command ? submission.Command!.Replace("\r\n", "\n", StringComparison.Ordinal) : null,
             NotebookPath = submission.Kind == JobKind.Notebook ? c.NotebookPath : null,
             Parameters = submission.Kind == JobKind.Notebook ? submission.Parameters ?? "" : null,
             DomainId = c.Domain.Id,
