@@ -148,6 +148,18 @@ internal sealed partial class LocalJobBackend(IOptions<ComputeOptions> options, 
         if (SessionCgroup.Open(backendId) is { } group)
         {
             await group.KillAndRemoveAsync(cancellationToken);
+            if (Exists(backendId))
+            {
+                // A fork bomb can outlast one round of kills, and the kernel may hold an emptied group for a
+                // while: keep at it in the background rather than hold up the dispatcher.
+                _ = Task.Run(async () =>
+                {
+                    for (var i = 0; i < 12 && Exists(backendId); i++)
+                    {
+                        await group.KillAndRemoveAsync(CancellationToken.None);
+                    }
+                }, CancellationToken.None);
+            }
         }
 
         try
@@ -166,8 +178,10 @@ internal sealed partial class LocalJobBackend(IOptions<ComputeOptions> options, 
     public Task<string?> FindAsync(long jobId, int attempt, CancellationToken cancellationToken)
     {
         var name = GroupName(jobId, attempt);
-        return Task.FromResult(SessionCgroup.Names(name).Contains(name, StringComparer.Ordinal) ? name : null);
+        return Task.FromResult(Exists(name) ? name : null);
     }
+
+    private static bool Exists(string name) => SessionCgroup.Names(name).Contains(name, StringComparer.Ordinal);
 
     public async Task RemoveOrphansAsync(IReadOnlyCollection<string> keep, CancellationToken cancellationToken)
     {
