@@ -50,7 +50,7 @@ public sealed partial class SessionService(
         var name = CheckName(command.Name);
         var domain = await catalog.DemandDomainAsync(caller, command.Domain, ct);
         var image = await catalog.DemandImageAsync(caller, command.Image, ct);
-        var chosen = await CheckVolumesAsync(caller, command.DataVolumes, command.UserVolumes, ct);
+        var chosen = await VolumeMounts.CheckAsync(volumes, caller, command.DataVolumes, command.UserVolumes, ct);
         if (await Sessions.AnyAsync(s => s.OwnerId == caller.UserId && s.Name == name, ct))
         {
             throw PlatformException.Conflict($"You have a session named '{name}' already.", "name");
@@ -261,7 +261,7 @@ public sealed partial class SessionService(
             var user = await accounts.FindAsync(session.OwnerId, ct);
             var owner = new Caller(user.Id, user.UserName, user.IsAdmin);
             var account = await unix.ForAsync(user.Id, user.UserName, ct);
-            var mounts = await MountsAsync(owner, session.Volumes, account, ct);
+            var mounts = await VolumeMounts.MountsAsync(volumes, owner, session.Volumes, account, ct);
             var home = PrepareHome(id, account);
 
             // A fresh platform token for this start, valid while the session may live (extended with it).
@@ -389,83 +389,6 @@ public sealed partial class SessionService(
         }
     }
 
-    private async Task<List<SessionVolume>> CheckVolumesAsync(Caller caller, IReadOnlyList<string>? dataVolumes, IReadOnlyList<UserVolumeChoice>? userVolumes, CancellationToken ct)
-    {
-        var result = new List<SessionVolume>();
-        foreach (var name in dataVolumes ?? [])
-        {
-            if (string.IsNullOrEmpty(name) || name.Contains('/', StringComparison.Ordinal))
-            {
-                throw PlatformException.Invalid("dataVolumes lists data volume names, e.g. [\"SDSS_DR16\"].", "dataVolumes");
-            }
-
-            var location = await volumes.ResolveAsync(caller, name, ResourceActions.Read, ct);
-            if (location.DataVolume is null)
-            {
-                throw PlatformException.NotFound($"There is no data volume '{name}' that you can reach.");
-            }
-
-            if (result.Any(v => v.Kind == SessionVolumeKind.Data && v.Name == name))
-            {
-                throw PlatformException.Invalid($"The data volume '{name}' is listed twice.", "dataVolumes");
-            }
-
-            result.Add(new SessionVolume { Kind = SessionVolumeKind.Data, Name = location.DataVolume.Name, Writable = false });
-        }
-
-        foreach (var choice in userVolumes ?? [])
-        {
-            if (choice is null || string.IsNullOrEmpty(choice.RootVolume) || string.IsNullOrEmpty(choice.Owner) || string.IsNullOrEmpty(choice.Name)
-                || new[] { choice.RootVolume, choice.Owner, choice.Name }.Any(p => p.Contains('/', StringComparison.Ordinal)))
-            {
-                throw PlatformException.Invalid("Each of userVolumes names rootVolume, owner and name, e.g. {\"rootVolume\":\"Storage\",\"owner\":\"alice\",\"name\":\"persistent\",\"writable\":true}.", "userVolumes");
-            }
-
-            var location = await volumes.ResolveAsync(caller, $"{choice.RootVolume}/{choice.Owner}/{choice.Name}",
-                choice.Writable ? ResourceActions.Write : ResourceActions.Read, ct);
-            var v = location.UserVolume!;
-            if (result.Any(x => x.Kind == SessionVolumeKind.User && x.RootVolume == v.RootVolume && x.Owner == v.OwnerName && x.Name == v.Name))
-            {
-                throw PlatformException.Invalid($"The volume '{v.ResourceKey}' is listed twice.", "userVolumes");
-            }
-
-            result.Add(new SessionVolume { Kind = SessionVolumeKind.User, RootVolume = v.RootVolume, Owner = v.OwnerName, Name = v.Name, Writable = choice.Writable });
-        }
-
-        return result;
-    }
-
-    /// <summary>The mounts of a start, with rights checked again (a share may have been revoked since the session was created).</summary>
-    private async Task<List<SessionMount>> MountsAsync(Caller owner, IReadOnlyList<SessionVolume> chosen, UnixAccount account, CancellationToken ct)
-    {
-        var mounts = new List<SessionMount>();
-        foreach (var v in chosen)
-        {
-            if (v.Kind == SessionVolumeKind.Data)
-            {
-                var location = await volumes.ResolveAsync(owner, v.Name, ResourceActions.Read, ct);
-                mounts.Add(new SessionMount(location.VolumeFolder, $"{Backends.LocalBackend.Workspace}/{v.Name}", Writable: false));
-                continue;
-            }
-
-            var path = $"{v.RootVolume}/{v.Owner}/{v.Name}";
-            var user = await volumes.ResolveAsync(owner, path, v.Writable ? ResourceActions.Write : ResourceActions.Read, ct);
-            // The folder itself must be a real folder, not a link put there by someone.
-            using (NoFollow.OpenDirectory(volumes.RootPath(user.Root!), [v.Owner!, v.Name]))
-            {
-            }
-
-            if (v.Owner == owner.UserName)
-            {
-                await UnixAccounts.ChownTreeAsync(user.VolumeFolder, account, ct);
-            }
-
-            mounts.Add(new SessionMount(user.VolumeFolder, $"{Backends.LocalBackend.Workspace}/{path}", v.Writable));
-        }
-
-        return mounts;
-    }
-
     private string PrepareHome(Guid id, UnixAccount account)
     {
         var homes = Path.Combine(platform.Value.DataPath, "compute", "homes");
@@ -487,7 +410,7 @@ public sealed partial class SessionService(
     /// trusted: folders are opened without following links, the file is created new (O_EXCL) and
     /// renamed over the old one, so a link the user put there is replaced, never written through.
     /// </summary>
-    private static void WriteUserFile(string home, IReadOnlyList<string> folders, string name, string content, UnixAccount account)
+    internal static void WriteUserFile(string home, IReadOnlyList<string> folders, string name, string content, UnixAccount account)
     {
         for (var i = 1; i <= folders.Count; i++)
         {

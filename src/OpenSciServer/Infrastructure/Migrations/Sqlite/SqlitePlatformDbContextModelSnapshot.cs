@@ -768,6 +768,167 @@ namespace OpenSciServer.Infrastructure.Migrations.Sqlite
                     b.ToTable("group_members", (string)null);
                 });
 
+            modelBuilder.Entity("OpenSciServer.Jobs.ComputeJob", b =>
+                {
+                    b.Property<long>("Id")
+                        .ValueGeneratedOnAdd()
+                        .HasColumnType("INTEGER");
+
+                    b.Property<int>("Attempt")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<string>("BackendId")
+                        .HasMaxLength(128)
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("Command")
+                        .HasMaxLength(1000000)
+                        .HasColumnType("TEXT");
+
+                    b.Property<long>("DomainId")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<int?>("ExitCode")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<long?>("FinishedAt")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<long>("ImageId")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<int>("Kind")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<string>("Name")
+                        .HasMaxLength(128)
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("NotebookPath")
+                        .HasMaxLength(1024)
+                        .HasColumnType("TEXT");
+
+                    b.Property<Guid>("OwnerId")
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("OwnerName")
+                        .IsRequired()
+                        .HasMaxLength(32)
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("Parameters")
+                        .HasMaxLength(100000)
+                        .HasColumnType("TEXT");
+
+                    b.Property<Guid?>("PlatformTokenId")
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("PlatformUrl")
+                        .HasMaxLength(512)
+                        .HasColumnType("TEXT");
+
+                    b.Property<long?>("ScheduleId")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<long?>("StartedAt")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<int>("Status")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<long>("SubmittedAt")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<TimeSpan>("TimeLimit")
+                        .HasColumnType("TEXT");
+
+                    b.Property<int?>("Uid")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<string>("WorkingDirectory")
+                        .IsRequired()
+                        .HasMaxLength(1024)
+                        .HasColumnType("TEXT");
+
+                    b.HasKey("Id");
+
+                    b.HasIndex("DomainId");
+
+                    b.HasIndex("ImageId");
+
+                    b.HasIndex("ScheduleId");
+
+                    b.HasIndex("OwnerId", "SubmittedAt");
+
+                    b.HasIndex("Status", "SubmittedAt");
+
+                    b.ToTable("compute_jobs", (string)null);
+                });
+
+            modelBuilder.Entity("OpenSciServer.Jobs.JobMessage", b =>
+                {
+                    b.Property<long>("Id")
+                        .ValueGeneratedOnAdd()
+                        .HasColumnType("INTEGER");
+
+                    b.Property<string>("Content")
+                        .IsRequired()
+                        .HasMaxLength(4000)
+                        .HasColumnType("TEXT");
+
+                    b.Property<long>("CreatedAt")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<long>("JobId")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<string>("Label")
+                        .IsRequired()
+                        .HasMaxLength(16)
+                        .HasColumnType("TEXT");
+
+                    b.HasKey("Id");
+
+                    b.HasIndex("JobId");
+
+                    b.ToTable("compute_job_messages", (string)null);
+                });
+
+            modelBuilder.Entity("OpenSciServer.Jobs.JobVolume", b =>
+                {
+                    b.Property<long>("Id")
+                        .ValueGeneratedOnAdd()
+                        .HasColumnType("INTEGER");
+
+                    b.Property<long>("JobId")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<int>("Kind")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<string>("Name")
+                        .IsRequired()
+                        .HasMaxLength(64)
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("Owner")
+                        .HasMaxLength(32)
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("RootVolume")
+                        .HasMaxLength(64)
+                        .HasColumnType("TEXT");
+
+                    b.Property<bool>("Writable")
+                        .HasColumnType("INTEGER");
+
+                    b.HasKey("Id");
+
+                    b.HasIndex("JobId");
+
+                    b.ToTable("compute_job_volumes", (string)null);
+                });
+
             modelBuilder.Entity("OpenSciServer.Accounts.AccessToken", b =>
                 {
                     b.HasOne("OpenSciServer.Accounts.User", "User")
@@ -892,6 +1053,49 @@ namespace OpenSciServer.Infrastructure.Migrations.Sqlite
                     b.Navigation("User");
                 });
 
+            modelBuilder.Entity("OpenSciServer.Jobs.ComputeJob", b =>
+                {
+                    b.HasOne("OpenSciServer.Compute.ComputeDomain", "Domain")
+                        .WithMany()
+                        .HasForeignKey("DomainId")
+                        .OnDelete(DeleteBehavior.Restrict)
+                        .IsRequired();
+
+                    b.HasOne("OpenSciServer.Compute.ComputeImage", "Image")
+                        .WithMany()
+                        .HasForeignKey("ImageId")
+                        .OnDelete(DeleteBehavior.Restrict)
+                        .IsRequired();
+
+                    b.HasOne("OpenSciServer.Accounts.User", null)
+                        .WithMany()
+                        .HasForeignKey("OwnerId")
+                        .OnDelete(DeleteBehavior.Cascade)
+                        .IsRequired();
+
+                    b.Navigation("Domain");
+
+                    b.Navigation("Image");
+                });
+
+            modelBuilder.Entity("OpenSciServer.Jobs.JobMessage", b =>
+                {
+                    b.HasOne("OpenSciServer.Jobs.ComputeJob", null)
+                        .WithMany("Messages")
+                        .HasForeignKey("JobId")
+                        .OnDelete(DeleteBehavior.Cascade)
+                        .IsRequired();
+                });
+
+            modelBuilder.Entity("OpenSciServer.Jobs.JobVolume", b =>
+                {
+                    b.HasOne("OpenSciServer.Jobs.ComputeJob", null)
+                        .WithMany("Volumes")
+                        .HasForeignKey("JobId")
+                        .OnDelete(DeleteBehavior.Cascade)
+                        .IsRequired();
+                });
+
             modelBuilder.Entity("OpenSciServer.Compute.ComputeSession", b =>
                 {
                     b.Navigation("Volumes");
@@ -900,6 +1104,13 @@ namespace OpenSciServer.Infrastructure.Migrations.Sqlite
             modelBuilder.Entity("OpenSciServer.Groups.Group", b =>
                 {
                     b.Navigation("Members");
+                });
+
+            modelBuilder.Entity("OpenSciServer.Jobs.ComputeJob", b =>
+                {
+                    b.Navigation("Messages");
+
+                    b.Navigation("Volumes");
                 });
 #pragma warning restore 612, 618
         }
