@@ -10,6 +10,7 @@ using OpenSciServer.Compute;
 using OpenSciServer.Files;
 using OpenSciServer.Groups;
 using OpenSciServer.Infrastructure;
+using OpenSciServer.Jobs.Schedules;
 using OpenSciServer.Web;
 
 // The same binary runs user SQL in a sandboxed worker process (CasJobs/Engines/QueryWorker.cs).
@@ -36,6 +37,7 @@ builder.AddFiles();
 builder.AddCasJobs();
 builder.AddCatalogContexts();
 builder.AddCompute();
+builder.AddJobSchedules();
 builder.AddWeb();
 
 var app = builder.Build();
@@ -69,6 +71,7 @@ app.MapCasJobsRestEndpoints();
 app.MapQueryJobEndpoints();
 app.MapCasJobsJobsEndpoints();
 app.MapCompute();
+app.MapJobScheduleEndpoints();
 app.MapWeb();
 app.PrintReadyBanner();
 
