@@ -1,5 +1,4 @@
-using System.Net.Http.Json;
-using System.Text.Json;
+using System.Net;
 using Microsoft.Extensions.Time.Testing;
 using OpenSciServer.Jobs;
 using OpenSciServer.Tests.Infrastructure;
@@ -49,7 +48,7 @@ public abstract class ScheduleRunTests(DatabaseKind database) : IAsyncLifetime
     }
 
     [Fact]
-    public async Task EveryMinute_AdvanceTwoMinutes_TwoRunsSubmittedAsTheOwner_DisabledScheduleNeverRuns()
+    public async Task EveryMinute_AdvanceTwoMinutes_TwoRunsSubmittedAsTheOwner_DisabledNeverRuns_OverlapSkipWaitsForThePreviousJob()
     {
         await using var host = await StartAsync();
         var (user, client) = await NewUserAsync(host);
@@ -75,17 +74,11 @@ public abstract class ScheduleRunTests(DatabaseKind database) : IAsyncLifetime
         var schedule = await GetAsync(client, id);
         Assert.Equal(Monday.AddMinutes(3), Time(schedule, "nextRunAt"));
         Assert.Equal(Monday.AddMinutes(2), Time(schedule.GetProperty("lastRun"), "dueAt"));
-
-        var disabled = await GetAsync(client, off);
-        Assert.Empty(disabled.GetProperty("history").EnumerateArray());
+        Assert.Empty((await GetAsync(client, off)).GetProperty("history").EnumerateArray());
         Assert.Empty(_submitter.For(off));
-    }
 
-    [Fact]
-    public async Task OverlapSkip_PreviousJobStillRunning_RunIsSkipped_ThenRunsOnceItFinished_AllowRunsAnyway()
-    {
-        await using var host = await StartAsync();
-        var (_, client) = await NewUserAsync(host);
+        // Overlap: from now on jobs keep running until the test finishes them.
+        Assert.Equal(HttpStatusCode.NoContent, (await client.DeleteAsync($"/api/jobs/schedules/{id}")).StatusCode);
         var skip = await CreateAsync(client, Body("skip-overlap", overlap: "Skip"));
         var allow = await CreateAsync(client, Body("allow-overlap", overlap: "Allow"));
         _submitter.NewJobStatus = JobStatus.Started;
@@ -109,58 +102,26 @@ public abstract class ScheduleRunTests(DatabaseKind database) : IAsyncLifetime
         Assert.Equal(2, _submitter.For(skip).Count);
         Assert.Equal(["Submitted", "Submitted", "Submitted"], allowed.Select(Outcome));
         Assert.Equal(3, _submitter.For(allow).Count);
+        Assert.Empty(_submitter.For(off));
     }
 
+    /// <summary>
+    /// Three platforms over one database, in sequence: a restart at the instant an occurrence fired,
+    /// a stop in the middle of a submission, then an hour of downtime and the catch-up policies.
+    /// </summary>
     [Fact]
-    public async Task CatchUp_AfterAnHourDown_RunOnceSubmitsOneRunForAllMissed_SkipSubmitsNone_BothContinueFromNow()
+    public async Task Restart_NoOccurrenceFiresTwice_AnInterruptedSubmissionIsNotRetried_AfterAnHourDownRunOnceRunsOnceAndSkipRunsNone()
     {
-        long once, skip;
-        HttpClient client;
-        await using (var host = await StartAsync())
-        {
-            (_, client) = await NewUserAsync(host);
-            once = await CreateAsync(client, Body("catch-up-once", catchUp: "RunOnce"));
-            skip = await CreateAsync(client, Body("catch-up-skip", catchUp: "Skip"));
-        }
-
-        // Down from 10:00 to 11:00: the occurrences 10:01 ... 11:00 are missed.
-        _time.Advance(TimeSpan.FromHours(1));
-        await using (var host = await StartAsync())
-        {
-            client = host.CreateApiClient(client.DefaultRequestHeaders.GetValues("X-Auth-Token").Single());
-            var onceRuns = await HistoryAsync(client, once, 1);
-            var skipRuns = await HistoryAsync(client, skip, 1);
-
-            var caughtUp = Assert.Single(onceRuns);
-            Assert.Equal("Submitted", Outcome(caughtUp));
-            Assert.Equal(60, caughtUp.GetProperty("occurrences").GetInt32());
-            Assert.Equal(Monday.AddMinutes(1), Time(caughtUp, "dueAt"));
-            Assert.Contains("60 occurrences were missed", caughtUp.GetProperty("reason").GetString(), StringComparison.Ordinal);
-            Assert.Single(_submitter.For(once));
-            var skipped = Assert.Single(skipRuns);
-            Assert.Equal("Skipped", Outcome(skipped));
-            Assert.Equal(60, skipped.GetProperty("occurrences").GetInt32());
-            Assert.Contains("the catch-up policy is Skip, so none ran", skipped.GetProperty("reason").GetString(), StringComparison.Ordinal);
-            Assert.Empty(_submitter.For(skip));
-            Assert.Equal(Monday.AddMinutes(61), Time(await GetAsync(client, skip), "nextRunAt"));
-
-            await AdvanceAsync(host, TimeSpan.FromMinutes(1));
-            Assert.Equal(["Submitted", "Submitted"], (await HistoryAsync(client, once, 2)).Select(Outcome));
-            Assert.Equal(["Skipped", "Submitted"], (await HistoryAsync(client, skip, 2)).Select(Outcome));
-            Assert.Single(_submitter.For(skip));
-        }
-    }
-
-    [Fact]
-    public async Task Restart_AfterAnOccurrenceFired_TheNextPlatformDoesNotFireItAgain_AndAnInterruptedSubmissionIsNotRetried()
-    {
-        long id;
+        long id, once, skip;
         string token;
         await using (var host = await StartAsync())
         {
             var (_, client) = await NewUserAsync(host);
             token = client.DefaultRequestHeaders.GetValues("X-Auth-Token").Single();
             id = await CreateAsync(client, Body("restarted"));
+            // Not due before the downtime below (10:05 is the first).
+            once = await CreateAsync(client, Body("catch-up-once", cron: "*/5 * * * *", catchUp: "RunOnce"));
+            skip = await CreateAsync(client, Body("catch-up-skip", cron: "*/5 * * * *", catchUp: "Skip"));
             await AdvanceAsync(host, TimeSpan.FromMinutes(1));
             await HistoryAsync(client, id, 1);
         }
@@ -180,22 +141,43 @@ public abstract class ScheduleRunTests(DatabaseKind database) : IAsyncLifetime
             await _submitter.HangStarted.Task.WaitAsync(TimeSpan.FromSeconds(10));
         }
 
+        // Down from 10:03 to 11:03.
         _submitter.Hang = false;
+        _time.Advance(TimeSpan.FromHours(1));
         await using (var host = await StartAsync())
         {
             using var client = host.CreateApiClient(token);
-            var history = await HistoryAsync(client, id, 3);
-            var interrupted = history[2];
-            Assert.Equal("Interrupted", Outcome(interrupted));
-            Assert.Equal(Monday.AddMinutes(3), Time(interrupted, "dueAt"));
-            Assert.Contains("It was not submitted again", interrupted.GetProperty("reason").GetString(), StringComparison.Ordinal);
+            var history = await HistoryAsync(client, id, 4);
+            var onceRuns = await HistoryAsync(client, once, 1);
+            var skipRuns = await HistoryAsync(client, skip, 1);
 
-            await AdvanceAsync(host, TimeSpan.FromMinutes(1));
-            history = await HistoryAsync(client, id, 4);
             Assert.Equal([Monday.AddMinutes(1), Monday.AddMinutes(2), Monday.AddMinutes(3), Monday.AddMinutes(4)], history.Select(r => Time(r, "dueAt")));
             Assert.Equal(["Submitted", "Submitted", "Interrupted", "Submitted"], history.Select(Outcome));
+            Assert.Contains("It was not submitted again", history[2].GetProperty("reason").GetString(), StringComparison.Ordinal);
+            // 10:04 ... 11:03 missed: one run for all of them (RunOnce is the default).
+            Assert.Equal(60, history[3].GetProperty("occurrences").GetInt32());
             Assert.Equal(3, _submitter.For(id).Count);
             Assert.Equal(3, _submitter.For(id).Select(s => s.JobId).Distinct().Count());
+
+            // 10:05 ... 11:00 missed by the every-5-minutes schedules.
+            var caughtUp = Assert.Single(onceRuns);
+            Assert.Equal("Submitted", Outcome(caughtUp));
+            Assert.Equal(12, caughtUp.GetProperty("occurrences").GetInt32());
+            Assert.Equal(Monday.AddMinutes(5), Time(caughtUp, "dueAt"));
+            Assert.Contains("12 occurrences were missed", caughtUp.GetProperty("reason").GetString(), StringComparison.Ordinal);
+            Assert.Single(_submitter.For(once));
+            var skipped = Assert.Single(skipRuns);
+            Assert.Equal("Skipped", Outcome(skipped));
+            Assert.Equal(12, skipped.GetProperty("occurrences").GetInt32());
+            Assert.Contains("the catch-up policy is Skip, so none ran", skipped.GetProperty("reason").GetString(), StringComparison.Ordinal);
+            Assert.Empty(_submitter.For(skip));
+
+            // Both continue from now: 11:05.
+            Assert.Equal(Monday.AddMinutes(65), Time(await GetAsync(client, skip), "nextRunAt"));
+            await AdvanceAsync(host, TimeSpan.FromMinutes(2));
+            Assert.Equal(["Skipped", "Submitted"], (await HistoryAsync(client, skip, 2)).Select(Outcome));
+            Assert.Equal(["Submitted", "Submitted"], (await HistoryAsync(client, once, 2)).Select(Outcome));
+            Assert.Equal(Monday.AddMinutes(65), Time((await HistoryAsync(client, skip, 2))[1], "dueAt"));
         }
     }
 }
