@@ -11,6 +11,7 @@ using OpenSciServer.Files;
 using OpenSciServer.Groups;
 using OpenSciServer.Infrastructure;
 using OpenSciServer.Jobs;
+using OpenSciServer.Jobs.Schedules;
 using OpenSciServer.Web;
 
 // The same binary runs user SQL in a sandboxed worker process (CasJobs/Engines/QueryWorker.cs).
@@ -38,6 +39,7 @@ builder.AddCasJobs();
 builder.AddCatalogContexts();
 builder.AddCompute();
 builder.AddJobs();
+builder.AddJobSchedules();
 builder.AddWeb();
 
 var app = builder.Build();
@@ -72,6 +74,7 @@ app.MapQueryJobEndpoints();
 app.MapCasJobsJobsEndpoints();
 app.MapCompute();
 app.MapJobs();
+app.MapJobScheduleEndpoints();
 app.MapWeb();
 app.PrintReadyBanner();
 
