@@ -1,0 +1,342 @@
+using System.Diagnostics;
+using System.Net;
+using System.Net.Http.Json;
+using System.Text.Json;
+using Npgsql;
+using OpenSciServer.Tests.Infrastructure;
+
+namespace OpenSciServer.Tests.CasJobs;
+
+/// <summary>
+/// A platform whose PostgreSQL server "hpc" is the test run's private cluster, with a catalog database made for
+/// this host: q3c created, schema <c>sky</c> with a deterministic catalog of <see cref="Rows"/> sources (q3c index,
+/// clustered on it), and a schema <c>hidden</c> registered as a context shared with nobody. Contexts are
+/// registered through the admin API, as an admin would.
+/// </summary>
+public sealed class PostgresCatalogPlatform : PlatformFactory
+{
+    public const int Rows = 3000;
+
+    public const int TimeoutSeconds = 2;
+
+    public string CatalogDatabase { get; } = "cat" + Guid.NewGuid().ToString("N")[..12];
+
+    public string AdminConnectionString { get; private set; } = "";
+
+    public override async Task InitializeAsync()
+    {
+        var server = await PostgresServer.GetAsync();
+        await using (var postgres = new NpgsqlConnection(server.ConnectionString("postgres")))
+        {
+            await postgres.OpenAsync();
+            await Execute(postgres, $"CREATE DATABASE {CatalogDatabase}");
+        }
+
+        AdminConnectionString = server.ConnectionString(CatalogDatabase);
+        await using (var catalog = new NpgsqlConnection(AdminConnectionString))
+        {
+            await catalog.OpenAsync();
+            await Execute(catalog, $"""
+                CREATE EXTENSION q3c;
+                CREATE SCHEMA sky;
+                CREATE TABLE sky.sources AS
+                  SELECT i::bigint AS id,
+                         mod(i * 137.50776405003785, 360.0)::double precision AS ra,
+                         degrees(asin(2.0 * mod(i * 0.6180339887498949, 1.0) - 1.0))::double precision AS dec,
+                         (14 + mod(i * 7, 100) / 10.0)::real AS mag,
+                         (ARRAY['star', 'agn', 'galaxy'])[1 + mod(i, 3)] AS class
+                  FROM generate_series(1, {Rows}) AS i;
+                CREATE INDEX sources_q3c ON sky.sources (q3c_ang2ipix(ra, dec));
+                CLUSTER sky.sources USING sources_q3c;
+                ANALYZE sky.sources;
+                CREATE SCHEMA hidden;
+                CREATE TABLE hidden.secrets AS SELECT 42 AS answer;
+                ANALYZE hidden.secrets;
+                """);
+        }
+
+        Settings["CasJobs:PostgresServers:hpc:ConnectionString"] = AdminConnectionString;
+        Settings["CasJobs:PostgresServers:hpc:CancelGrace"] = "00:00:01";
+        Settings["CasJobs:QuickQueryMaxRows"] = "1000";
+        await base.InitializeAsync();
+
+        using var admin = CreateApiClient(await LoginAdminAsync());
+        foreach (var (name, schema) in new[] { ("PgSky", "sky"), ("PgHidden", "hidden") })
+        {
+            var response = await admin.PostAsJsonAsync("/api/admin/casjobs/contexts",
+                new { name, engine = "postgres", server = "hpc", database = CatalogDatabase, schema, timeoutSeconds = TimeoutSeconds, description = "PostgreSQL catalog" });
+            Assert.True(response.StatusCode == HttpStatusCode.Created, $"register {name}: {await response.Content.ReadAsStringAsync()}");
+        }
+    }
+
+    /// <summary>A new user who may query PgSky (not PgHidden).</summary>
+    public async Task<(HttpClient Client, string Name)> NewUserAsync()
+    {
+        var name = UniqueName("p");
+        var client = CreateApiClient(await CreateUserAsync(name));
+        using var admin = CreateApiClient(await LoginAdminAsync());
+        var context = await admin.GetFromJsonAsync<JsonElement>("/api/admin/casjobs/contexts/PgSky");
+        var shared = await admin.PutAsJsonAsync($"/api/resources/{context.GetProperty("resourceId").GetString()}/privileges", new { type = "user", name, actions = new[] { "query" } });
+        Assert.True(shared.IsSuccessStatusCode, await shared.Content.ReadAsStringAsync());
+        return (client, name);
+    }
+
+    public async Task<T> ScalarAsync<T>(string sql)
+    {
+        await using var conn = new NpgsqlConnection(AdminConnectionString);
+        await conn.OpenAsync();
+        await using var command = new NpgsqlCommand(sql, conn);
+        return (T)(await command.ExecuteScalarAsync())!;
+    }
+
+    private static async Task Execute(NpgsqlConnection conn, string sql)
+    {
+        await using var command = new NpgsqlCommand(sql, conn);
+        await command.ExecuteNonQueryAsync();
+    }
+}
+
+public sealed class PostgresCatalogEngineTests(PostgresCatalogPlatform platform) : IClassFixture<PostgresCatalogPlatform>
+{
+    private static async Task<JsonElement> QueryAsync(HttpClient client, string sql, string context = "PgSky")
+    {
+        var response = await client.PostAsJsonAsync($"/api/casjobs/contexts/{context}/query", new { query = sql });
+        var body = await response.Content.ReadAsStringAsync();
+        Assert.True(response.StatusCode == HttpStatusCode.OK, $"{sql}: {(int)response.StatusCode} {body}");
+        return JsonDocument.Parse(body).RootElement;
+    }
+
+    private static async Task<string> RefusedAsync(HttpClient client, string sql, string context = "PgSky")
+    {
+        var response = await client.PostAsJsonAsync($"/api/casjobs/contexts/{context}/query", new { query = sql });
+        var body = await response.Content.ReadAsStringAsync();
+        Assert.True(response.StatusCode == HttpStatusCode.BadRequest, $"{sql}: expected 400, got {(int)response.StatusCode} {body}");
+        return JsonDocument.Parse(body).RootElement.GetProperty("detail").GetString()!;
+    }
+
+    [Fact]
+    public async Task QuickQuery_TSqlTopAndBrackets_ReturnsTheRowsWithTheirTypes()
+    {
+        var (client, _) = await platform.NewUserAsync();
+
+        var result = await QueryAsync(client, "SELECT TOP 5 [ID], ra, dec, mag, [class] FROM [Sources] ORDER BY id");
+
+        var set = result.GetProperty("resultSets")[0];
+        Assert.Equal(["id", "ra", "dec", "mag", "class"], set.GetProperty("columns").EnumerateArray().Select(c => c.GetProperty("name").GetString()));
+        Assert.Equal(["BigInt", "Double", "Double", "Float", "Varchar"], set.GetProperty("columns").EnumerateArray().Select(c => c.GetProperty("type").GetString()));
+        Assert.Equal([1L, 2, 3, 4, 5], set.GetProperty("rows").EnumerateArray().Select(r => r[0].GetInt64()));
+        Assert.Equal(137.50776405003785, set.GetProperty("rows")[0][1].GetDouble(), 9);
+        Assert.Equal("agn", set.GetProperty("rows")[0][4].GetString());
+        Assert.False(set.GetProperty("truncated").GetBoolean());
+    }
+
+    [Fact]
+    public async Task QuickQuery_MoreRowsThanTheCap_CutAtTheCapAndSaysSo()
+    {
+        var (client, _) = await platform.NewUserAsync();
+
+        var set = (await QueryAsync(client, "SELECT id FROM sources ORDER BY id")).GetProperty("resultSets")[0];
+
+        Assert.Equal(1000, set.GetProperty("rows").GetArrayLength());
+        Assert.True(set.GetProperty("truncated").GetBoolean());
+    }
+
+    [Fact]
+    public async Task SciServerRoute_JsonArrayCsvAndFits_SameAnswersAsForDuckDb()
+    {
+        var (client, _) = await platform.NewUserAsync();
+        const string Sql = "SELECT TOP 3 id, class FROM sources WHERE class = 'star' ORDER BY id";
+
+        using var json = new HttpRequestMessage(HttpMethod.Post, "/CasJobs/RestApi/contexts/PgSky/query") { Content = JsonContent.Create(new { Query = Sql }) };
+        json.Headers.Accept.ParseAdd("application/json+array");
+        var array = JsonDocument.Parse(await (await client.SendAsync(json)).Content.ReadAsStringAsync()).RootElement;
+        var csv = await (await client.PostAsJsonAsync("/api/casjobs/contexts/PgSky/query?format=csv", new { query = Sql })).Content.ReadAsStringAsync();
+        var fits = await (await client.PostAsJsonAsync("/api/casjobs/contexts/PgSky/query?format=fits", new { query = Sql })).Content.ReadAsByteArrayAsync();
+
+        Assert.Equal(["id", "class"], array.GetProperty("Result")[0].GetProperty("Columns").EnumerateArray().Select(c => c.GetString()));
+        Assert.Equal([3L, 6, 9], array.GetProperty("Result")[0].GetProperty("Data").EnumerateArray().Select(r => r[0].GetInt64()));
+        Assert.Equal("id,class\n3,star\n6,star\n9,star\n", csv);
+        Assert.StartsWith("SIMPLE  =", System.Text.Encoding.ASCII.GetString(fits, 0, 9), StringComparison.Ordinal);
+        Assert.Contains("BINTABLE", System.Text.Encoding.ASCII.GetString(fits), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task TablesAndColumns_NativeAndSciServerRoutes_DescribeTheCatalog()
+    {
+        var (client, _) = await platform.NewUserAsync();
+
+        var tables = await client.GetFromJsonAsync<JsonElement[]>("/api/casjobs/contexts/PgSky/tables");
+        var sciserver = await client.GetFromJsonAsync<JsonElement[]>("/CasJobs/RestApi/contexts/PgSky/Tables");
+        var columns = await client.GetFromJsonAsync<JsonElement[]>("/api/casjobs/contexts/PgSky/tables/sources/columns");
+
+        var sources = Assert.Single(tables!);
+        Assert.Equal("sources", sources.GetProperty("name").GetString());
+        Assert.Equal(PostgresCatalogPlatform.Rows, sources.GetProperty("rows").GetInt64());
+        Assert.Equal(5, sources.GetProperty("columns").GetInt64());
+        Assert.True(sources.GetProperty("sizeBytes").GetInt64() > 0);
+        Assert.Equal("sources", Assert.Single(sciserver!).GetProperty("Name").GetString());
+        Assert.Equal(["id BIGINT", "ra DOUBLE", "dec DOUBLE", "mag FLOAT", "class VARCHAR"],
+            columns!.Select(c => c.GetProperty("name").GetString() + " " + c.GetProperty("type").GetString()));
+    }
+
+    [Fact]
+    public async Task QuickQuery_UnknownColumn_400WithTheLineAndColumnOfTheUsersText()
+    {
+        var (client, _) = await platform.NewUserAsync();
+
+        var message = await RefusedAsync(client, "SELECT id,\n       no_such_column\nFROM sources");
+
+        Assert.Contains("column \"no_such_column\" does not exist", message, StringComparison.Ordinal);
+        Assert.Contains("(line 2, column 8)", message, StringComparison.Ordinal);
+        Assert.Contains("LINE 2:        no_such_column", message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task LongQuery_SelectIntoMyDb_CreatesTheTableInTheUsersSchemaAndTheMyDbListingShowsIt()
+    {
+        var (client, name) = await platform.NewUserAsync();
+        var expected = await platform.ScalarAsync<long>("SELECT count(*) FROM sky.sources WHERE mag < 18");
+
+        var submitted = await client.PostAsJsonAsync("/api/casjobs/jobs", new { context = "PgSky", query = "SELECT id, ra, dec INTO mydb.Bright FROM sources WHERE mag < 18" });
+        var id = (await submitted.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("id").GetInt64();
+        var done = await WaitForJobAsync(client, id);
+        var count = await QueryAsync(client, "SELECT count(*) FROM mydb.bright");
+        var listing = await client.GetFromJsonAsync<JsonElement[]>("/api/casjobs/mydb/postgres");
+        var comment = await platform.ScalarAsync<string>($"SELECT obj_description('mydb_{name}.bright'::regclass, 'pg_class')");
+
+        Assert.True(done.GetProperty("status").GetInt32() == 5, done.ToString());
+        Assert.Equal("bright", done.GetProperty("createdTable").GetString());
+        Assert.Equal(expected, done.GetProperty("rows").GetInt64());
+        Assert.Equal(expected, count.GetProperty("resultSets")[0].GetProperty("rows")[0][0].GetInt64());
+        var mydb = Assert.Single(listing!);
+        Assert.Equal("hpc", mydb.GetProperty("server").GetString());
+        Assert.Equal($"mydb_{name}", mydb.GetProperty("schema").GetString());
+        Assert.Contains("PgSky", mydb.GetProperty("contexts").EnumerateArray().Select(c => c.GetString()));
+        var table = Assert.Single(mydb.GetProperty("tables").EnumerateArray());
+        Assert.Equal("bright", table.GetProperty("name").GetString());
+        Assert.Equal(expected, table.GetProperty("rows").GetInt64());
+        Assert.Equal($"Created by long query job {id}", comment);
+    }
+
+    [Fact]
+    public async Task LongQuery_FailingSecondStatement_LeavesNoTable()
+    {
+        var (client, name) = await platform.NewUserAsync();
+
+        var submitted = await client.PostAsJsonAsync("/api/casjobs/jobs", new { context = "PgSky", query = "SELECT id INTO mydb.half FROM sources;\nSELECT no_such_column FROM sources" });
+        var done = await WaitForJobAsync(client, (await submitted.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("id").GetInt64());
+        var left = await platform.ScalarAsync<long>($"SELECT count(*) FROM pg_tables WHERE schemaname = 'mydb_{name}'");
+
+        Assert.Equal(4, done.GetProperty("status").GetInt32());
+        Assert.Contains("no_such_column", done.GetProperty("message").GetString(), StringComparison.Ordinal);
+        Assert.Contains("line 2", done.GetProperty("message").GetString(), StringComparison.Ordinal);
+        Assert.Equal(0, left);
+    }
+
+    [Theory]
+    [InlineData("SELECT * FROM hidden.secrets", "permission denied for schema hidden")]
+    [InlineData("CREATE TABLE public.mine (a int)", "permission denied for schema public")]
+    [InlineData("CREATE TABLE sky.mine (a int)", "permission denied for schema sky")]
+    [InlineData("CREATE TABLE mine (a int)", "permission denied for schema sky")]
+    [InlineData("CREATE SCHEMA mine", "permission denied for database")]
+    [InlineData("CREATE TEMP TABLE mine (a int)", "permission denied to create temporary tables")]
+    [InlineData("SELECT pg_read_file('/etc/passwd')", "permission denied for function pg_read_file")]
+    [InlineData("SELECT lo_import('/etc/passwd')", "permission denied for function lo_import")]
+    [InlineData("CREATE TABLE mydb.lines (line text); COPY mydb.lines FROM '/etc/passwd'", "pg_read_server_files")]
+    [InlineData("COPY (SELECT 1) TO '/tmp/oss-escape.txt'", "pg_write_server_files")]
+    [InlineData("COPY (SELECT 1) TO PROGRAM 'id'", "pg_execute_server_program")]
+    [InlineData("SET ROLE postgres", "permission denied to set role \"postgres\"")]
+    [InlineData("SELECT set_config('role', 'postgres', false)", "permission denied to set role \"postgres\"")]
+    [InlineData("SET SESSION AUTHORIZATION postgres", "permission denied to set session authorization")]
+    [InlineData("CREATE EXTENSION dblink", "permission denied")]
+    [InlineData("ALTER ROLE CURRENT_USER SUPERUSER", "must be superuser")]
+    public async Task UsersSql_OutsideItsOwnSchemaAndGrants_IsRefusedByPostgres(string sql, string expected)
+    {
+        var (client, _) = await platform.NewUserAsync();
+
+        var message = await RefusedAsync(client, sql);
+
+        Assert.Contains(expected, message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task UsersSql_AnotherUsersMyDbAndRole_CannotBeReadOrTaken()
+    {
+        var (alice, aliceName) = await platform.NewUserAsync();
+        var (bob, _) = await platform.NewUserAsync();
+        await QueryAsync(alice, "CREATE TABLE mydb.secret AS SELECT 'alice only' AS words");
+        var aliceRole = await platform.ScalarAsync<string>($"SELECT pg_get_userbyid(nspowner)::text FROM pg_namespace WHERE nspname = 'mydb_{aliceName}'");
+
+        var read = await RefusedAsync(bob, $"SELECT * FROM mydb_{aliceName}.secret");
+        var write = await RefusedAsync(bob, $"CREATE TABLE mydb_{aliceName}.planted (a int)");
+        var role = await RefusedAsync(bob, $"SET ROLE {aliceRole}");
+        var own = await QueryAsync(alice, "SELECT words FROM mydb.secret");
+
+        Assert.Contains($"permission denied for schema mydb_{aliceName}", read, StringComparison.Ordinal);
+        Assert.Contains($"permission denied for schema mydb_{aliceName}", write, StringComparison.Ordinal);
+        Assert.Contains("permission denied to set role", role, StringComparison.Ordinal);
+        Assert.Equal("alice only", own.GetProperty("resultSets")[0].GetProperty("rows")[0][0].GetString());
+    }
+
+    [Fact]
+    public async Task Access_WithdrawnInTheAuthorizationService_IsRevokedInPostgres()
+    {
+        var (client, name) = await platform.NewUserAsync();
+        await QueryAsync(client, "SELECT count(*) FROM sources");
+        using var admin = platform.CreateApiClient(await platform.LoginAdminAsync());
+        var context = await admin.GetFromJsonAsync<JsonElement>("/api/admin/casjobs/contexts/PgSky");
+        await admin.PutAsJsonAsync($"/api/resources/{context.GetProperty("resourceId").GetString()}/privileges", new { type = "user", name, actions = Array.Empty<string>() });
+
+        var response = await client.PostAsJsonAsync("/api/casjobs/contexts/PgSky/query", new { query = "SELECT count(*) FROM sources" });
+
+        Assert.Equal(HttpStatusCode.NotFound, response.StatusCode);
+    }
+
+    [Theory]
+    [InlineData("SELECT pg_sleep(30)")]
+    [InlineData("SET statement_timeout = 0; SELECT pg_sleep(30)")]
+    [InlineData("DO $$ BEGIN LOOP BEGIN PERFORM pg_sleep(30); EXCEPTION WHEN query_canceled THEN NULL; END; END LOOP; END $$")]
+    public async Task QuickQuery_PastTheContextsLimit_IsStoppedEvenIfItFightsTheCancel(string sql)
+    {
+        var (client, _) = await platform.NewUserAsync();
+        var clock = Stopwatch.StartNew();
+
+        var message = await RefusedAsync(client, sql);
+        var elapsed = clock.Elapsed;
+        var still = await WaitUntilAsync(() => platform.ScalarAsync<long>(
+            "SELECT count(*) FROM pg_stat_activity WHERE usename LIKE 'oss_u_%' AND query LIKE '%pg_sleep(30)%' AND state = 'active'"), n => n == 0);
+
+        Assert.Contains($"limit of {PostgresCatalogPlatform.TimeoutSeconds} s", message, StringComparison.Ordinal);
+        Assert.True(elapsed < TimeSpan.FromSeconds(10), $"took {elapsed}");
+        Assert.Equal(0, still);
+    }
+
+    private static async Task<long> WaitUntilAsync(Func<Task<long>> read, Func<long, bool> done)
+    {
+        var clock = Stopwatch.StartNew();
+        var value = await read();
+        while (!done(value) && clock.Elapsed < TimeSpan.FromSeconds(10))
+        {
+            await Task.Delay(100);
+            value = await read();
+        }
+
+        return value;
+    }
+
+    private static async Task<JsonElement> WaitForJobAsync(HttpClient client, long id)
+    {
+        var clock = Stopwatch.StartNew();
+        while (true)
+        {
+            var job = await client.GetFromJsonAsync<JsonElement>($"/api/casjobs/jobs/{id}");
+            if (job.GetProperty("status").GetInt32() >= 3)
+            {
+                return job;
+            }
+
+            Assert.True(clock.Elapsed < TimeSpan.FromSeconds(30), $"job {id} did not end: {job}");
+            await Task.Delay(100);
+        }
+    }
+}
