@@ -52,6 +52,9 @@ public sealed class PostgresCatalogPlatform : PlatformFactory
                 CREATE SCHEMA hidden;
                 CREATE TABLE hidden.secrets AS SELECT 42 AS answer;
                 ANALYZE hidden.secrets;
+                CREATE SCHEMA open;
+                CREATE TABLE open.stars AS SELECT id, ra, dec FROM sky.sources WHERE class = 'star';
+                ANALYZE open.stars;
                 """);
         }
 
@@ -61,10 +64,10 @@ public sealed class PostgresCatalogPlatform : PlatformFactory
         await base.InitializeAsync();
 
         using var admin = CreateApiClient(await LoginAdminAsync());
-        foreach (var (name, schema) in new[] { ("PgSky", "sky"), ("PgHidden", "hidden") })
+        foreach (var (name, schema, isPublic) in new[] { ("PgSky", "sky", false), ("PgHidden", "hidden", false), ("PgPublic", "open", true) })
         {
             var response = await admin.PostAsJsonAsync("/api/admin/casjobs/contexts",
-                new { name, engine = "postgres", server = "hpc", database = CatalogDatabase, schema, timeoutSeconds = TimeoutSeconds, description = "PostgreSQL catalog" });
+                new { name, engine = "postgres", server = "hpc", database = CatalogDatabase, schema, isPublic, timeoutSeconds = TimeoutSeconds, description = "PostgreSQL catalog" });
             Assert.True(response.StatusCode == HttpStatusCode.Created, $"register {name}: {await response.Content.ReadAsStringAsync()}");
         }
     }
@@ -290,6 +293,38 @@ public sealed class PostgresCatalogEngineTests(PostgresCatalogPlatform platform)
         var response = await client.PostAsJsonAsync("/api/casjobs/contexts/PgSky/query", new { query = "SELECT count(*) FROM sources" });
 
         Assert.Equal(HttpStatusCode.NotFound, response.StatusCode);
+    }
+
+    [Fact]
+    public async Task Anonymous_PublicContext_ReadsItButNothingElseAndHasNoMyDb()
+    {
+        using var anonymous = platform.CreateApiClient();
+
+        var stars = await QueryAsync(anonymous, "SELECT count(*) FROM stars", "PgPublic");
+        var other = await RefusedAsync(anonymous, "SELECT count(*) FROM sky.sources", "PgPublic");
+        var into = await RefusedAsync(anonymous, "SELECT TOP 1 id INTO mydb.mine FROM stars", "PgPublic");
+        var sky = await anonymous.PostAsJsonAsync("/api/casjobs/contexts/PgSky/query", new { query = "SELECT 1" });
+
+        Assert.Equal(PostgresCatalogPlatform.Rows / 3, stars.GetProperty("resultSets")[0].GetProperty("rows")[0][0].GetInt64());
+        Assert.Contains("permission denied for schema sky", other, StringComparison.Ordinal);
+        Assert.Contains("log in", into, StringComparison.OrdinalIgnoreCase);
+        Assert.Equal(HttpStatusCode.Unauthorized, sky.StatusCode);
+    }
+
+    [Fact]
+    public async Task LongQuery_CanceledWhileRunning_BecomesCanceledAndItsBackendStops()
+    {
+        var (client, _) = await platform.NewUserAsync();
+        var submitted = await client.PostAsJsonAsync("/api/casjobs/jobs", new { context = "PgSky", query = "SELECT 1 AS nap INTO mydb.napped FROM pg_sleep(60)" });
+        var id = (await submitted.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("id").GetInt64();
+        await WaitUntilAsync(() => platform.ScalarAsync<long>("SELECT count(*) FROM pg_stat_activity WHERE query LIKE '%pg_sleep(60)%' AND state = 'active' AND usename LIKE 'oss_u_%'"), n => n == 1);
+
+        await client.PostAsync($"/api/casjobs/jobs/{id}/cancel", null);
+        var done = await WaitForJobAsync(client, id);
+        var still = await WaitUntilAsync(() => platform.ScalarAsync<long>("SELECT count(*) FROM pg_stat_activity WHERE query LIKE '%pg_sleep(60)%' AND state = 'active' AND usename LIKE 'oss_u_%'"), n => n == 0);
+
+        Assert.True(done.GetProperty("statusName").GetString() == "Canceled", done.ToString());
+        Assert.Equal(0, still);
     }
 
     [Theory]

@@ -64,7 +64,7 @@ public sealed class PostgresCatalogs(PlatformDbContext db, AccessService access,
         var location = LocationOf(context);
         var descriptions = (await db.Set<CatalogDescription>().AsNoTracking().Where(d => d.ContextId == context.Id && d.Column == "").ToListAsync(ct))
             .ToDictionary(d => d.Table, d => d.Description, StringComparer.OrdinalIgnoreCase);
-        return (await engine.TablesAsync(location, location.Schema, context.CreatedAt, ct))
+        return (await engine.TablesAsync(location, location.Schema, context.CreatedAt, null, ct))
             .Select(t => t with { Description = descriptions.GetValueOrDefault(t.Name, "") }).ToList();
     }
 
@@ -110,7 +110,7 @@ public sealed class PostgresCatalogs(PlatformDbContext db, AccessService access,
         foreach (var group in contexts.GroupBy(c => (c.Location.Server, c.Location.Database)))
         {
             var location = group.First().Location;
-            var tables = await engine.TablesAsync(location, schema, null, ct);
+            var tables = await engine.TablesAsync(location, schema, null, caller, ct);
             if (tables.Count > 0 || await engine.SchemaExistsAsync(location, schema, ct))
             {
                 result.Add(new PostgresMyDb(location.Server, location.Database, schema, group.Select(c => c.Context.Name).ToList(), tables));

@@ -542,16 +542,21 @@ public sealed partial class PostgresEngine(IOptions<CasJobsOptions> options, ILo
         return result;
     }
 
-    /// <summary>The tables (and views) of a schema with row counts (the planner's estimate, counted when there is none yet), columns and sizes.</summary>
-    public async Task<IReadOnlyList<TableInfo>> TablesAsync(PostgresLocation location, string schema, DateTimeOffset? createdAt, CancellationToken ct)
+    /// <summary>
+    /// The tables of a schema with row counts (the planner's estimate), columns and sizes; a catalog's views too.
+    /// For a user's MyDB schema (<paramref name="owner"/> set) only tables are listed, and tables never analysed yet
+    /// are counted on the owner's own connection: the admin connection never reads a user's objects, since a
+    /// user's view, policy or function would then run with the admin's rights.
+    /// </summary>
+    public async Task<IReadOnlyList<TableInfo>> TablesAsync(PostgresLocation location, string schema, DateTimeOffset? createdAt, Caller? owner, CancellationToken ct)
     {
         ArgumentNullException.ThrowIfNull(location);
-        await using var admin = await Admin(location.Server, location.Database).OpenConnectionAsync(ct);
         var tables = new List<(string Name, long Rows, long Columns, long Size)>();
+        await using (var admin = await Admin(location.Server, location.Database).OpenConnectionAsync(ct))
         await using (var command = new NpgsqlCommand(
             "SELECT c.relname, c.reltuples::bigint, (SELECT count(*) FROM pg_catalog.pg_attribute a WHERE a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped), " +
             "pg_catalog.pg_total_relation_size(c.oid) FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace " +
-            "WHERE n.nspname = $1 AND c.relkind IN ('r', 'p', 'v', 'm') ORDER BY c.relname", admin))
+            $"WHERE n.nspname = $1 AND c.relkind IN ({(owner is null ? "'r', 'p', 'v', 'm'" : "'r', 'p'")}) ORDER BY c.relname", admin))
         {
             command.Parameters.Add(new NpgsqlParameter { Value = schema });
             await using var reader = await command.ExecuteReaderAsync(ct);
@@ -561,15 +566,19 @@ public sealed partial class PostgresEngine(IOptions<CasJobsOptions> options, ILo
             }
         }
 
-        var result = new List<TableInfo>();
-        foreach (var t in tables)
+        var unknown = tables.Where(t => t.Rows < 0).Select(t => t.Name).ToList();
+        var counted = new Dictionary<string, long>(StringComparer.Ordinal);
+        if (unknown.Count > 0 && owner is not null)
         {
-            // Never analysed yet (a new MyDB table): count it.
-            var rows = t.Rows >= 0 ? t.Rows : (long)(await ScalarAsync(admin, $"SELECT count(*) FROM {Sql.Identifier(schema)}.{Sql.Identifier(t.Name)}", ct))!;
-            result.Add(new TableInfo(t.Name, rows, t.Columns, "", t.Size, createdAt));
+            await using var conn = await UserSource(location.Server, location.Database, RoleOf(owner)).OpenConnectionAsync(ct);
+            await ExecuteAsync(conn, $"SET statement_timeout = {(long)options.Value.QuickQueryTimeout.TotalMilliseconds}", ct);
+            foreach (var name in unknown)
+            {
+                counted[name] = (long)(await ScalarAsync(conn, $"SELECT count(*) FROM {Sql.Identifier(schema)}.{Sql.Identifier(name)}", ct))!;
+            }
         }
 
-        return result;
+        return tables.Select(t => new TableInfo(t.Name, t.Rows >= 0 ? t.Rows : counted.GetValueOrDefault(t.Name), t.Columns, "", t.Size, createdAt)).ToList();
     }
 
     /// <summary>A table's columns (name and type in the words of the DuckDB engine's schema); empty if there is no such table.</summary>
@@ -610,7 +619,7 @@ public sealed partial class PostgresEngine(IOptions<CasJobsOptions> options, ILo
                 throw PlatformException.Invalid($"There is no schema '{location.Schema}' in the database '{location.Database}' on '{location.Server}'.", "schema");
             }
 
-            var tables = await TablesAsync(location, location.Schema, null, ct);
+            var tables = await TablesAsync(location, location.Schema, null, null, ct);
             var columns = new List<SchemaColumn>();
             foreach (var table in tables)
             {

@@ -237,7 +237,7 @@ public static class PostgresText
         var token = match.Value;
         var bare = token.Length > 2 && token[0] == '"' ? token[1..^1] : token;
         var occurrence = Occurrences(sentLine[..(column - 1)], token);
-        foreach (var candidate in new[] { token, bare, "[" + bare + "]" }.Distinct())
+        foreach (var candidate in new[] { token, "[" + bare + "]", bare }.Distinct())
         {
             var at = NthIndex(userLine, candidate, occurrence);
             if (at >= 0)
