@@ -9,7 +9,7 @@ namespace OpenSciServer.Tests.CasJobs;
 
 /// <summary>
 /// A platform whose PostgreSQL server "hpc" is the test run's private cluster, with a catalog database made for
-/// this host: q3c created, schema <c>sky</c> with a deterministic catalog of <see cref="Rows"/> sources (q3c index,
+/// this host: q3c created, schema <c>sky</c> with a deterministic catalog of <see cref="Rows"/> sources (a Fibonacci lattice: uniform over the sky, poles and ra = 0 included) (q3c index,
 /// clustered on it), and a schema <c>hidden</c> registered as a context shared with nobody. Contexts are
 /// registered through the admin API, as an admin would.
 /// </summary>
@@ -42,7 +42,7 @@ public sealed class PostgresCatalogPlatform : PlatformFactory
                 CREATE TABLE sky.sources AS
                   SELECT i::bigint AS id,
                          mod(i * 137.50776405003785, 360.0)::double precision AS ra,
-                         degrees(asin(2.0 * mod(i * 0.6180339887498949, 1.0) - 1.0))::double precision AS dec,
+                         degrees(asin(2.0 * (i - 0.5) / {Rows} - 1.0))::double precision AS dec,
                          (14 + mod(i * 7, 100) / 10.0)::real AS mag,
                          (ARRAY['star', 'agn', 'galaxy'])[1 + mod(i, 3)] AS class
                   FROM generate_series(1, {Rows}) AS i;
@@ -83,6 +83,11 @@ public sealed class PostgresCatalogPlatform : PlatformFactory
         Assert.True(shared.IsSuccessStatusCode, await shared.Content.ReadAsStringAsync());
         return (client, name);
     }
+
+    private Task<(HttpClient Client, string Name)>? _shared;
+
+    /// <summary>One user for the tests that only read or are refused (creating users costs password hashing).</summary>
+    public Task<(HttpClient Client, string Name)> SharedUserAsync() => _shared ??= NewUserAsync();
 
     public async Task<T> ScalarAsync<T>(string sql)
     {
@@ -245,7 +250,7 @@ public sealed class PostgresCatalogEngineTests(PostgresCatalogPlatform platform)
     [InlineData("CREATE TEMP TABLE mine (a int)", "permission denied to create temporary tables")]
     [InlineData("SELECT pg_read_file('/etc/passwd')", "permission denied for function pg_read_file")]
     [InlineData("SELECT lo_import('/etc/passwd')", "permission denied for function lo_import")]
-    [InlineData("CREATE TABLE mydb.lines (line text); COPY mydb.lines FROM '/etc/passwd'", "pg_read_server_files")]
+    [InlineData("CREATE TABLE IF NOT EXISTS mydb.lines (line text); COPY mydb.lines FROM '/etc/passwd'", "pg_read_server_files")]
     [InlineData("COPY (SELECT 1) TO '/tmp/oss-escape.txt'", "pg_write_server_files")]
     [InlineData("COPY (SELECT 1) TO PROGRAM 'id'", "pg_execute_server_program")]
     [InlineData("SET ROLE postgres", "permission denied to set role \"postgres\"")]
@@ -255,7 +260,7 @@ public sealed class PostgresCatalogEngineTests(PostgresCatalogPlatform platform)
     [InlineData("ALTER ROLE CURRENT_USER SUPERUSER", "must be superuser")]
     public async Task UsersSql_OutsideItsOwnSchemaAndGrants_IsRefusedByPostgres(string sql, string expected)
     {
-        var (client, _) = await platform.NewUserAsync();
+        var (client, _) = await platform.SharedUserAsync();
 
         var message = await RefusedAsync(client, sql);
 
@@ -344,6 +349,62 @@ public sealed class PostgresCatalogEngineTests(PostgresCatalogPlatform platform)
         Assert.Contains($"limit of {PostgresCatalogPlatform.TimeoutSeconds} s", message, StringComparison.Ordinal);
         Assert.True(elapsed < TimeSpan.FromSeconds(10), $"took {elapsed}");
         Assert.Equal(0, still);
+    }
+
+    /// <summary>The exact great-circle distance in degrees (haversine), written out: the reference the sky functions are held to.</summary>
+    private static string Haversine(string ra1, string dec1, string ra2, string dec2) =>
+        $"2 * degrees(asin(sqrt(power(sin(radians({dec2} - {dec1}) / 2), 2) + cos(radians({dec1})) * cos(radians({dec2})) * power(sin(radians({ra2} - {ra1}) / 2), 2))))";
+
+    private static IEnumerable<string> Column(JsonElement result, int set = 0) =>
+        result.GetProperty("resultSets")[set].GetProperty("rows").EnumerateArray().Select(r => string.Join("/", r.EnumerateArray().Select(v => v.GetRawText())));
+
+    [Theory]
+    [InlineData(0.0, 0.0, 15.0)]
+    [InlineData(180.0, 89.0, 10.0)]
+    [InlineData(359.9, -89.9, 6.0)]
+    [InlineData(45.5, -30.0, 20.0)]
+    [InlineData(359.0, 10.0, 8.0)]
+    public async Task Cone_SameRowsAsABruteForceDistanceFilter(double ra0, double dec0, double radius)
+    {
+        var (client, _) = await platform.SharedUserAsync();
+        var centre = FormattableString.Invariant($"{ra0}, {dec0}");
+        var r = radius.ToString(System.Globalization.CultureInfo.InvariantCulture);
+
+        var cone = Column(await QueryAsync(client, $"SELECT id FROM sources WHERE cone(ra, dec, {centre}, {r}) ORDER BY id")).ToList();
+        var reference = Column(await QueryAsync(client, $"SELECT id FROM sources WHERE {Haversine("ra", "dec", ra0.ToString(System.Globalization.CultureInfo.InvariantCulture), dec0.ToString(System.Globalization.CultureInfo.InvariantCulture))} <= {r} ORDER BY id")).ToList();
+
+        Assert.NotEmpty(reference);
+        Assert.Equal(reference, cone);
+    }
+
+    [Fact]
+    public async Task XmatchAndAngdist_SamePairsAndDistancesAsBruteForce()
+    {
+        var (client, _) = await platform.NewUserAsync();
+        await QueryAsync(client, "CREATE TABLE mydb.targets AS SELECT id, mod((ra + 0.0003)::numeric, 360)::float8 AS ra, dec - 0.0002 AS dec FROM sky.sources WHERE mod(id, 7) = 0");
+
+        var matched = Column(await QueryAsync(client,
+            "SELECT t.id, s.id, round(angdist_arcsec(t.ra, t.dec, s.ra, s.dec)::numeric, 6) FROM mydb.targets t JOIN sources s ON xmatch(t.ra, t.dec, s.ra, s.dec, 2.0) ORDER BY 1, 2")).ToList();
+        var reference = Column(await QueryAsync(client,
+            $"SELECT t.id, s.id, round((3600 * {Haversine("t.ra", "t.dec", "s.ra", "s.dec")})::numeric, 6) FROM mydb.targets t CROSS JOIN sky.sources s WHERE {Haversine("t.ra", "t.dec", "s.ra", "s.dec")} <= 2.0 / 3600 ORDER BY 1, 2")).ToList();
+        var degrees = await QueryAsync(client, $"SELECT angdist(10, 20, 11, 21) - {Haversine("10", "20", "11", "21")}");
+
+        Assert.Equal(PostgresCatalogPlatform.Rows / 7, reference.Count);
+        Assert.Equal(reference, matched);
+        Assert.True(Math.Abs(degrees.GetProperty("resultSets")[0].GetProperty("rows")[0][0].GetDouble()) < 1e-9);
+    }
+
+    [Fact]
+    public async Task Cone_OnACatalogTable_ReachesTheQ3cIndex()
+    {
+        var (client, _) = await platform.NewUserAsync();
+
+        // With sequential scans priced out, only a condition the index can serve gives an index plan.
+        var plan = await QueryAsync(client, "SET enable_seqscan = off; EXPLAIN SELECT id FROM sources WHERE cone(ra, dec, 10.0, 10.0, 0.5)");
+        var xmatch = await QueryAsync(client, "SET enable_seqscan = off; EXPLAIN SELECT s.id FROM (VALUES (10.0::float8, 10.0::float8)) AS t(ra, dec) JOIN sources s ON xmatch(t.ra, t.dec, s.ra, s.dec, 1.0)");
+
+        Assert.Contains(Column(plan, 0), line => line.Contains("sources_q3c", StringComparison.Ordinal));
+        Assert.Contains(Column(xmatch, 0), line => line.Contains("sources_q3c", StringComparison.Ordinal));
     }
 
     private static async Task<long> WaitUntilAsync(Func<Task<long>> read, Func<long, bool> done)

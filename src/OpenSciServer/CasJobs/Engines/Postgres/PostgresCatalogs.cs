@@ -139,7 +139,15 @@ public sealed class PostgresCatalogs(PlatformDbContext db, AccessService access,
         }
 
         await engine.ReadSchemaAsync(location, ct);
-        await engine.PrepareDatabaseAsync(location, ct);
+        try
+        {
+            await engine.PrepareDatabaseAsync(location, ct);
+        }
+        catch (Npgsql.PostgresException e)
+        {
+            throw PlatformException.Invalid($"The database '{location.Database}' on '{location.Server}' could not be prepared for users (revoking CREATE on public and TEMPORARY, the schema {PostgresEngine.SkySchema}): {e.MessageText}. The platform's connection needs to own the database or be a superuser.", "database");
+        }
+
         return location;
     }
 
