@@ -160,12 +160,18 @@ public sealed class PostgresCatalogEngineTests(PostgresCatalogPlatform platform)
         var array = JsonDocument.Parse(await (await client.SendAsync(json)).Content.ReadAsStringAsync()).RootElement;
         var csv = await (await client.PostAsJsonAsync("/api/casjobs/contexts/PgSky/query?format=csv", new { query = Sql })).Content.ReadAsStringAsync();
         var fits = await (await client.PostAsJsonAsync("/api/casjobs/contexts/PgSky/query?format=fits", new { query = Sql })).Content.ReadAsByteArrayAsync();
+        var votable = await (await client.PostAsJsonAsync("/api/casjobs/contexts/PgSky/query?format=votable", new { query = Sql })).Content.ReadAsStringAsync();
+        var parquet = await (await client.PostAsJsonAsync("/api/casjobs/contexts/PgSky/query?format=parquet", new { query = Sql })).Content.ReadAsByteArrayAsync();
 
         Assert.Equal(["id", "class"], array.GetProperty("Result")[0].GetProperty("Columns").EnumerateArray().Select(c => c.GetString()));
         Assert.Equal([3L, 6, 9], array.GetProperty("Result")[0].GetProperty("Data").EnumerateArray().Select(r => r[0].GetInt64()));
         Assert.Equal("id,class\n3,star\n6,star\n9,star\n", csv);
         Assert.StartsWith("SIMPLE  =", System.Text.Encoding.ASCII.GetString(fits, 0, 9), StringComparison.Ordinal);
         Assert.Contains("BINTABLE", System.Text.Encoding.ASCII.GetString(fits), StringComparison.Ordinal);
+        Assert.Contains("TFORM1  = 'K", System.Text.Encoding.ASCII.GetString(fits), StringComparison.Ordinal);
+        Assert.Contains("<FIELD name=\"id\" datatype=\"long\"", votable, StringComparison.Ordinal);
+        Assert.Contains("<TD>star</TD>", votable, StringComparison.Ordinal);
+        Assert.Equal("PAR1", System.Text.Encoding.ASCII.GetString(parquet, 0, 4));
     }
 
     [Fact]
@@ -185,6 +191,35 @@ public sealed class PostgresCatalogEngineTests(PostgresCatalogPlatform platform)
         Assert.Equal("sources", Assert.Single(sciserver!).GetProperty("Name").GetString());
         Assert.Equal(["id BIGINT", "ra DOUBLE", "dec DOUBLE", "mag FLOAT", "class VARCHAR"],
             columns!.Select(c => c.GetProperty("name").GetString() + " " + c.GetProperty("type").GetString()));
+    }
+
+    [Theory]
+    [InlineData("nosuch", "sky", "There is no PostgreSQL server 'nosuch'")]
+    [InlineData("hpc", "no_schema", "There is no schema 'no_schema'")]
+    [InlineData("hpc", "public", "cannot be a catalog")]
+    [InlineData("hpc", "Bad-Name", "plain name")]
+    public async Task Register_BadServerOrSchema_400SayingWhy(string server, string schema, string expected)
+    {
+        using var admin = platform.CreateApiClient(await platform.LoginAdminAsync());
+
+        var response = await admin.PostAsJsonAsync("/api/admin/casjobs/contexts", new { name = "PgBad", engine = "postgres", server, database = platform.CatalogDatabase, schema });
+
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        Assert.Contains(expected, (await response.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("detail").GetString(), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task AdminList_PostgresContext_ShowsItsLocationAndTables()
+    {
+        using var admin = platform.CreateApiClient(await platform.LoginAdminAsync());
+
+        var context = await admin.GetFromJsonAsync<JsonElement>("/api/admin/casjobs/contexts/PgSky");
+
+        Assert.Equal($"postgres://hpc/{platform.CatalogDatabase}/sky", context.GetProperty("path").GetString());
+        Assert.False(context.GetProperty("builtByPlatform").GetBoolean());
+        Assert.Equal(PostgresCatalogPlatform.TimeoutSeconds, context.GetProperty("timeoutSeconds").GetInt32());
+        Assert.Equal("sources", Assert.Single(context.GetProperty("tables").EnumerateArray()).GetProperty("name").GetString());
+        Assert.False(context.TryGetProperty("problem", out var problem) && problem.ValueKind == JsonValueKind.String, problem.ToString());
     }
 
     [Fact]
@@ -296,8 +331,10 @@ public sealed class PostgresCatalogEngineTests(PostgresCatalogPlatform platform)
         await admin.PutAsJsonAsync($"/api/resources/{context.GetProperty("resourceId").GetString()}/privileges", new { type = "user", name, actions = Array.Empty<string>() });
 
         var response = await client.PostAsJsonAsync("/api/casjobs/contexts/PgSky/query", new { query = "SELECT count(*) FROM sources" });
+        var sideways = await RefusedAsync(client, "SELECT count(*) FROM sky.sources", "PgPublic");
 
         Assert.Equal(HttpStatusCode.NotFound, response.StatusCode);
+        Assert.Contains("permission denied for schema sky", sideways, StringComparison.Ordinal);
     }
 
     [Fact]
