@@ -139,6 +139,18 @@ public sealed class PostgresCatalogEngineTests(PostgresCatalogPlatform platform)
     }
 
     [Fact]
+    public async Task QuickQueries_ANewUsersFirstQueriesAtOnce_AllAnswered()
+    {
+        var (client, name) = await platform.NewUserAsync();
+
+        var answers = await Task.WhenAll(Enumerable.Range(1, 4).Select(i => QueryAsync(client, $"SELECT count(*) FROM sources WHERE mod(id, {i}) = 0")));
+        var schemas = await platform.ScalarAsync<long>($"SELECT count(*) FROM pg_namespace WHERE nspname = 'mydb_{name}'");
+
+        Assert.Equal([3000L, 1500, 1000, 750], answers.Select(a => a.GetProperty("resultSets")[0].GetProperty("rows")[0][0].GetInt64()));
+        Assert.Equal(1, schemas);
+    }
+
+    [Fact]
     public async Task QuickQuery_MoreRowsThanTheCap_CutAtTheCapAndSaysSo()
     {
         var (client, _) = await platform.NewUserAsync();
@@ -429,6 +441,22 @@ public sealed class PostgresCatalogEngineTests(PostgresCatalogPlatform platform)
         Assert.Equal(PostgresCatalogPlatform.Rows / 7, reference.Count);
         Assert.Equal(reference, matched);
         Assert.True(Math.Abs(degrees.GetProperty("resultSets")[0].GetProperty("rows")[0][0].GetDouble()) < 1e-9);
+    }
+
+    [Fact]
+    public async Task FGetNearbyObjEq_SkyServerStyle_SameRowsAndDistancesAsBruteForce()
+    {
+        var (client, _) = await platform.SharedUserAsync();
+
+        var nearby = Column(await QueryAsync(client,
+            "SELECT TOP 50 objID, class, round(distance::numeric, 6) FROM dbo.fGetNearbyObjEq(200.5, -40.25, 400) ORDER BY distance, objID")).ToList();
+        var reference = Column(await QueryAsync(client,
+            $"SELECT id, class, round((60 * {Haversine("ra", "dec", "200.5", "-40.25")})::numeric, 6) AS d FROM sources WHERE 60 * {Haversine("ra", "dec", "200.5", "-40.25")} <= 400 ORDER BY d, id LIMIT 50")).ToList();
+        var plan = await QueryAsync(client, "SET enable_seqscan = off; EXPLAIN SELECT * FROM fGetNearbyObjEq(200.5, -40.25, 1)");
+
+        Assert.NotEmpty(reference);
+        Assert.Equal(reference, nearby);
+        Assert.Contains(Column(plan, 0), line => line.Contains("sources_q3c", StringComparison.Ordinal));
     }
 
     [Fact]

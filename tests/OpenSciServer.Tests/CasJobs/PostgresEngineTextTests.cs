@@ -42,8 +42,13 @@ public sealed class PostgresEngineTextTests
     [InlineData("SELECT 'mydb.t', \"mydb\" FROM t -- mydb.t\n/* mydb.t */", "SELECT 'mydb.t', \"mydb\" FROM t -- mydb.t\n/* mydb.t */")]
     [InlineData("SELECT $$mydb.t$$, $x$ mydb.t $x$, E'it''s \\' mydb.t'", "SELECT $$mydb.t$$, $x$ mydb.t $x$, E'it''s \\' mydb.t'")]
     [InlineData("SELECT other.mydb.t, mydb_x.t, x.mydb FROM mydb", "SELECT other.mydb.t, mydb_x.t, x.mydb FROM mydb")]
+    [InlineData("SELECT * FROM dbo.fGetNearbyObjEq(1, 2, 3) JOIN dbo.t ON true", "SELECT * FROM fGetNearbyObjEq(1, 2, 3) JOIN dbo.t ON true")]
     public void WithMyDbSchema_RenamesOnlyTheSchemaMyDb(string sql, string expected) =>
         Assert.Equal(expected, PostgresText.WithMyDbSchema(sql, "mydb_alice"));
+
+    [Fact]
+    public void WithMyDbSchema_NoLogin_LeavesMyDbAlone() =>
+        Assert.Equal("SELECT * FROM mydb.t, fgetnearbyobjeq(1, 2, 3)", PostgresText.WithMyDbSchema("SELECT * FROM mydb.t, DBO . fgetnearbyobjeq(1, 2, 3)", null));
 
     [Fact]
     public void ErrorMessage_TranslatedTSql_PointsIntoTheUsersOwnLine()

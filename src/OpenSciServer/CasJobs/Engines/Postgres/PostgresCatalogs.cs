@@ -133,7 +133,7 @@ public sealed class PostgresCatalogs(PlatformDbContext db, AccessService access,
 
         engine.Server(server!.Trim());
         var location = new PostgresLocation(server.Trim(), database!.Trim(), schema!.Trim());
-        if (location.Schema is "public" or PostgresEngine.SkySchema or "pg_catalog" or "information_schema" || location.Schema.StartsWith("mydb_", StringComparison.Ordinal))
+        if (location.Schema is "public" or "pg_catalog" or "information_schema" || location.Schema.StartsWith("mydb_", StringComparison.Ordinal) || location.Schema.StartsWith(PostgresEngine.SkySchema, StringComparison.Ordinal))
         {
             throw PlatformException.Invalid($"'{location.Schema}' cannot be a catalog: give the schema that holds the catalog's tables (not public, pg_catalog, a MyDB or the platform's own).", "schema");
         }
@@ -141,7 +141,7 @@ public sealed class PostgresCatalogs(PlatformDbContext db, AccessService access,
         await engine.ReadSchemaAsync(location, ct);
         try
         {
-            await engine.PrepareDatabaseAsync(location, ct);
+            await engine.PrepareContextAsync(location, ct);
         }
         catch (Npgsql.PostgresException e)
         {

@@ -111,7 +111,7 @@ public sealed partial class PostgresEngine(IOptions<CasJobsOptions> options, ILo
     public Task PrepareDatabaseAsync(PostgresLocation location, CancellationToken ct)
     {
         ArgumentNullException.ThrowIfNull(location);
-        var key = $"{location.Server}/{location.Database}";
+        var key = $"database:{location.Server}/{location.Database}";
         var lazy = _prepared.GetOrAdd(key, _ => new Lazy<Task>(() => PrepareDatabaseCoreAsync(location)));
         return lazy.Value.IsFaulted ? Retry() : lazy.Value.WaitAsync(ct);
 
@@ -120,6 +120,28 @@ public sealed partial class PostgresEngine(IOptions<CasJobsOptions> options, ILo
             _prepared.TryRemove(key, out _);
             return PrepareDatabaseAsync(location, ct);
         }
+    }
+
+    /// <summary>Once per context location and process: the database prepared, and the catalog's own sky function (fGetNearbyObjEq).</summary>
+    public Task PrepareContextAsync(PostgresLocation location, CancellationToken ct)
+    {
+        ArgumentNullException.ThrowIfNull(location);
+        var key = location.ToString();
+        var lazy = _prepared.GetOrAdd(key, _ => new Lazy<Task>(() => PrepareContextCoreAsync(location)));
+        return lazy.Value.IsFaulted ? Retry() : lazy.Value.WaitAsync(ct);
+
+        Task Retry()
+        {
+            _prepared.TryRemove(key, out _);
+            return PrepareContextAsync(location, ct);
+        }
+    }
+
+    private async Task PrepareContextCoreAsync(PostgresLocation location)
+    {
+        await PrepareDatabaseAsync(location, CancellationToken.None);
+        await using var admin = await Admin(location.Server, location.Database).OpenConnectionAsync();
+        await PostgresSky.DefineForCatalogAsync(admin, location.Schema, CancellationToken.None);
     }
 
     private async Task PrepareDatabaseCoreAsync(PostgresLocation location)
@@ -146,8 +168,25 @@ public sealed partial class PostgresEngine(IOptions<CasJobsOptions> options, ILo
         ArgumentNullException.ThrowIfNull(location);
         ArgumentNullException.ThrowIfNull(allowed);
         ArgumentNullException.ThrowIfNull(all);
-        await PrepareDatabaseAsync(location, ct);
+        await PrepareContextAsync(location, ct);
         var role = RoleOf(caller);
+        // One at a time per role: concurrent GRANTs on the same catalog row fail in PostgreSQL ("tuple concurrently updated").
+        var gate = _roleGates.GetOrAdd($"{location.Server}/{role}", _ => new SemaphoreSlim(1, 1));
+        await gate.WaitAsync(ct);
+        try
+        {
+            await EnsureUserCoreAsync(location, caller, role, allowed, all, ct);
+        }
+        finally
+        {
+            gate.Release();
+        }
+    }
+
+    private readonly ConcurrentDictionary<string, SemaphoreSlim> _roleGates = new(StringComparer.Ordinal);
+
+    private async Task EnsureUserCoreAsync(PostgresLocation location, Caller caller, string role, IReadOnlyCollection<string> allowed, IReadOnlyCollection<string> all, CancellationToken ct)
+    {
         var schema = MyDbSchemaOf(caller);
         var config = Server(location.Server);
         await using var admin = await Admin(location.Server, location.Database).OpenConnectionAsync(ct);
@@ -178,7 +217,11 @@ public sealed partial class PostgresEngine(IOptions<CasJobsOptions> options, ILo
         }
 
         _passwordSet.TryAdd($"{location.Server}/{role}", true);
-        await ExecuteAsync(admin, $"GRANT CONNECT ON DATABASE {Sql.Identifier(location.Database)} TO {Sql.Identifier(role)}", ct);
+        if (await ScalarAsync(admin, "SELECT has_database_privilege($1, current_database(), 'CONNECT')", ct, role) is not true)
+        {
+            // Only when missing (PUBLIC usually has it): every GRANT rewrites the database's catalog row.
+            await ExecuteAsync(admin, $"GRANT CONNECT ON DATABASE {Sql.Identifier(location.Database)} TO {Sql.Identifier(role)}", ct);
+        }
         if (schema is not null)
         {
             var owner = await ScalarAsync(admin, "SELECT pg_catalog.pg_get_userbyid(nspowner)::text FROM pg_catalog.pg_namespace WHERE nspname = $1", ct, schema) as string;
@@ -278,7 +321,7 @@ public sealed partial class PostgresEngine(IOptions<CasJobsOptions> options, ILo
         var sent = "";
         try
         {
-            var searchPath = string.Join(", ", new[] { location.Schema, myDb, SkySchema, "public" }.OfType<string>().Select(Sql.Identifier));
+            var searchPath = string.Join(", ", new[] { location.Schema, PostgresSky.ContextSchema(location.Schema), myDb, SkySchema, "public" }.OfType<string>().Select(Sql.Identifier));
             await ExecuteAsync(conn, $"SET statement_timeout = {(long)Math.Ceiling(timeout.TotalMilliseconds)}; SET search_path = {searchPath}", CancellationToken.None);
             stop.CancelAfter(timeout + WatchdogMargin);
             await using var registration = stop.Token.Register(() => watchdog = StopBackendAsync(location, pid, finished.Task, config.CancelGrace));
@@ -302,7 +345,7 @@ public sealed partial class PostgresEngine(IOptions<CasJobsOptions> options, ILo
             for (; index < statements.Count; index++)
             {
                 var statement = statements[index];
-                sent = myDb is null ? statement.Sql : PostgresText.WithMyDbSchema(statement.Sql, myDb);
+                sent = PostgresText.WithMyDbSchema(statement.Sql, myDb);
                 last = await RunStatementAsync(conn, statement, sent, maxRows, countAll: jobId is not null, sets, affected);
             }
 

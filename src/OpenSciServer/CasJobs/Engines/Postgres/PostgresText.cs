@@ -12,11 +12,14 @@ public static class PostgresText
     /// namespace of schemas per database, so everyone's MyDB cannot be called <c>mydb</c> there; users write
     /// <c>mydb.T</c> as in every other context.
     /// </summary>
-    public static string WithMyDbSchema(string sql, string schema)
+    /// <remarks>
+    /// Also drops SkyServer's <c>dbo.</c> before <c>fGetNearbyObjEq</c> (the function is found on the search path).
+    /// <paramref name="schema"/> null (no login, no MyDB): <c>mydb</c> is left as it is.
+    /// </remarks>
+    public static string WithMyDbSchema(string sql, string? schema)
     {
         ArgumentNullException.ThrowIfNull(sql);
-        ArgumentNullException.ThrowIfNull(schema);
-        var quotedSchema = Sql.Identifier(schema);
+        var quotedSchema = schema is null ? null : Sql.Identifier(schema);
         var sb = new StringBuilder(sql.Length + 16);
         var i = 0;
         while (i < sql.Length)
@@ -95,7 +98,7 @@ public static class PostgresText
                 var name = sql[(i + 1)..Math.Min(close, sql.Length)];
                 var end = Math.Min(close + 1, sql.Length);
                 var qualified = i > 0 && PreviousNonBlank(sql, i) == '.';
-                sb.Append(string.Equals(name, "mydb", StringComparison.OrdinalIgnoreCase) && !qualified && FollowedByDot(sql, end) ? quotedSchema : sql[i..end]);
+                sb.Append(quotedSchema is not null && string.Equals(name, "mydb", StringComparison.OrdinalIgnoreCase) && !qualified && FollowedByDot(sql, end) ? quotedSchema : sql[i..end]);
                 i = end;
             }
             else if (IsWordStart(c) && !WordBefore(sql, i))
@@ -108,7 +111,19 @@ public static class PostgresText
 
                 var word = sql[i..end];
                 var qualified = i > 0 && PreviousNonBlank(sql, i) == '.';
-                sb.Append(string.Equals(word, "mydb", StringComparison.OrdinalIgnoreCase) && !qualified && FollowedByDot(sql, end) ? quotedSchema : word);
+                if (string.Equals(word, "dbo", StringComparison.OrdinalIgnoreCase) && !qualified && FollowedByDot(sql, end)
+                    && string.Equals(NextWord(sql, sql.IndexOf('.', end) + 1), "fGetNearbyObjEq", StringComparison.OrdinalIgnoreCase))
+                {
+                    i = sql.IndexOf('.', end) + 1;
+                    while (i < sql.Length && char.IsWhiteSpace(sql[i]))
+                    {
+                        i++;
+                    }
+
+                    continue;
+                }
+
+                sb.Append(quotedSchema is not null && string.Equals(word, "mydb", StringComparison.OrdinalIgnoreCase) && !qualified && FollowedByDot(sql, end) ? quotedSchema : word);
                 i = end;
             }
             else
@@ -119,6 +134,22 @@ public static class PostgresText
         }
 
         return sb.ToString();
+    }
+
+    private static string NextWord(string sql, int at)
+    {
+        while (at < sql.Length && char.IsWhiteSpace(sql[at]))
+        {
+            at++;
+        }
+
+        var end = at;
+        while (end < sql.Length && IsWordPart(sql[end]))
+        {
+            end++;
+        }
+
+        return sql[at..end];
     }
 
     private static bool IsWordStart(char c) => char.IsLetter(c) || c == '_';
