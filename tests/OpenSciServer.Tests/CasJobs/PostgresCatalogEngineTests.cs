@@ -89,6 +89,13 @@ public sealed class PostgresCatalogPlatform : PlatformFactory
     /// <summary>One user for the tests that only read or are refused (creating users costs password hashing).</summary>
     public Task<(HttpClient Client, string Name)> SharedUserAsync() => _shared ??= NewUserAsync();
 
+    public async Task ExecuteAsync(string sql)
+    {
+        await using var conn = new NpgsqlConnection(AdminConnectionString);
+        await conn.OpenAsync();
+        await Execute(conn, sql);
+    }
+
     public async Task<T> ScalarAsync<T>(string sql)
     {
         await using var conn = new NpgsqlConnection(AdminConnectionString);
@@ -379,6 +386,25 @@ public sealed class PostgresCatalogEngineTests(PostgresCatalogPlatform platform)
 
         Assert.True(done.GetProperty("statusName").GetString() == "Canceled", done.ToString());
         Assert.Equal(0, still);
+    }
+
+    [Fact]
+    public async Task Access_ContextUnregistered_ItsSchemaIsRevokedAtTheNextQuery()
+    {
+        await platform.ExecuteAsync("CREATE SCHEMA gone; CREATE TABLE gone.t AS SELECT 1 AS x");
+        using var admin = platform.CreateApiClient(await platform.LoginAdminAsync());
+        var registered = await admin.PostAsJsonAsync("/api/admin/casjobs/contexts",
+            new { name = "PgGone", engine = "postgres", server = "hpc", database = platform.CatalogDatabase, schema = "gone", isPublic = true });
+        var (client, _) = await platform.NewUserAsync();
+        var before = await QueryAsync(client, "SELECT x FROM gone.t", "PgSky");
+
+        var unregistered = await admin.DeleteAsync("/api/admin/casjobs/contexts/PgGone");
+        var after = await RefusedAsync(client, "SELECT x FROM gone.t", "PgSky");
+
+        Assert.Equal(HttpStatusCode.Created, registered.StatusCode);
+        Assert.Equal(1, before.GetProperty("resultSets")[0].GetProperty("rows")[0][0].GetInt32());
+        Assert.Equal(HttpStatusCode.NoContent, unregistered.StatusCode);
+        Assert.Contains("permission denied for schema gone", after, StringComparison.Ordinal);
     }
 
     [Theory]

@@ -243,20 +243,26 @@ public sealed partial class PostgresEngine(IOptions<CasJobsOptions> options, ILo
         }
 
         // The catalog schemas of this database: USAGE and SELECT where the authorization service says so, nothing elsewhere.
-        var held = new Dictionary<string, bool>(StringComparer.Ordinal);
-        await using (var check = new NpgsqlCommand("SELECT nspname, has_schema_privilege($1, oid, 'USAGE') FROM pg_catalog.pg_namespace WHERE nspname = ANY($2)", admin))
+        // Schemas of contexts unregistered since are among the "elsewhere": any schema but the system's, the platform's
+        // and the MyDBs (whose owners may grant on them themselves) where the role holds an explicit USAGE grant.
+        var held = new Dictionary<string, (bool Has, bool Explicit)>(StringComparer.Ordinal);
+        await using (var check = new NpgsqlCommand(
+            "SELECT n.nspname, has_schema_privilege($1, n.oid, 'USAGE'), " +
+            "EXISTS (SELECT 1 FROM pg_catalog.aclexplode(n.nspacl) a JOIN pg_catalog.pg_roles r ON r.oid = a.grantee WHERE r.rolname = $1 AND a.privilege_type = 'USAGE') " +
+            "FROM pg_catalog.pg_namespace n WHERE n.nspname = ANY($2) OR (n.nspname NOT LIKE 'pg\\_%' AND n.nspname NOT IN ('information_schema', 'public') " +
+            "AND n.nspname NOT LIKE 'mydb\\_%' AND n.nspname NOT LIKE 'oss\\_sky%' AND n.nspacl IS NOT NULL)", admin))
         {
             check.Parameters.Add(new NpgsqlParameter { Value = role });
             check.Parameters.Add(new NpgsqlParameter { Value = all.ToArray() });
             await using var reader = await check.ExecuteReaderAsync(ct);
             while (await reader.ReadAsync(ct))
             {
-                held[reader.GetString(0)] = reader.GetBoolean(1);
+                held[reader.GetString(0)] = (reader.GetBoolean(1), reader.GetBoolean(2));
             }
         }
 
         var changes = new StringBuilder();
-        foreach (var (catalogSchema, has) in held)
+        foreach (var (catalogSchema, (has, isExplicit)) in held)
         {
             var want = allowed.Contains(catalogSchema, StringComparer.Ordinal);
             if (want && !has)
@@ -264,8 +270,9 @@ public sealed partial class PostgresEngine(IOptions<CasJobsOptions> options, ILo
                 changes.Append(CultureInfo.InvariantCulture, $"GRANT USAGE ON SCHEMA {Sql.Identifier(catalogSchema)} TO {Sql.Identifier(role)};")
                     .Append(CultureInfo.InvariantCulture, $"GRANT SELECT ON ALL TABLES IN SCHEMA {Sql.Identifier(catalogSchema)} TO {Sql.Identifier(role)};");
             }
-            else if (!want && has)
+            else if (!want && isExplicit)
             {
+                // Only what was granted to the role itself: a schema the admin opened to PUBLIC stays open.
                 changes.Append(CultureInfo.InvariantCulture, $"REVOKE ALL ON ALL TABLES IN SCHEMA {Sql.Identifier(catalogSchema)} FROM {Sql.Identifier(role)};")
                     .Append(CultureInfo.InvariantCulture, $"REVOKE ALL ON SCHEMA {Sql.Identifier(catalogSchema)} FROM {Sql.Identifier(role)};");
             }
