@@ -6,7 +6,7 @@ cd "$(dirname "$0")"
 source scripts/common.sh
 
 ensure_run_prerequisites
-ensure_packages postgresql chromium util-linux python3 python3-requests python3-healpy python3-astropy bubblewrap \
+ensure_packages postgresql postgresql-15-q3c chromium util-linux python3 python3-requests python3-healpy python3-astropy bubblewrap \
   jupyter-notebook python3-notebook python3-ipykernel python3-terminado python3-numpy python3-scipy python3-pandas python3-matplotlib \
   slurm-wlm munge \
   r-cran-irkernel octave python3-octave-kernel

@@ -69,6 +69,7 @@ app.MapUgmEndpoints();
 app.MapCasJobsEndpoints();
 app.MapMyDbEndpoints();
 app.MapCatalogContextEndpoints();
+OpenSciServer.CasJobs.Engines.Postgres.PostgresSetup.MapPostgresMyDbEndpoints(app);
 app.MapCasJobsRestEndpoints();
 app.MapQueryJobEndpoints();
 app.MapCasJobsJobsEndpoints();

@@ -78,6 +78,9 @@ public sealed class CasJobsOptions
     [Range(typeof(TimeSpan), "00:00:10", "7.00:00:00", ErrorMessage = "CasJobs:CatalogImportTimeout must be between 10 seconds and 7 days.")]
     public TimeSpan CatalogImportTimeout { get; set; } = TimeSpan.FromHours(2);
 
+    /// <summary>PostgreSQL servers catalogs may live on, by name (server / HPC mode; see Engines/Postgres and decision 0014).</summary>
+    public Dictionary<string, Engines.Postgres.PostgresServerOptions> PostgresServers { get; set; } = new(StringComparer.Ordinal);
+
     /// <summary>The worker's operating-system memory limit in bytes.</summary>
     public long WorkerMemoryBytes(string duckDbMemoryLimit) =>
         string.IsNullOrWhiteSpace(WorkerMemoryLimit) ? ParseSize(duckDbMemoryLimit) + (512L << 20) : ParseSize(WorkerMemoryLimit);

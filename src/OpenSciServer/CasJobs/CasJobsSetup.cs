@@ -24,6 +24,7 @@ public static partial class CasJobsSetup
         builder.Services.AddScoped<QueryService>();
         Jobs.QueryJobsSetup.AddQueryJobs(builder.Services);
         builder.Services.AddMyDb();
+        Engines.Postgres.PostgresSetup.AddPostgresCatalogs(builder.Services);
     }
 
     /// <summary>On first start, builds the synthetic demo catalogue and lets every user query it.</summary>

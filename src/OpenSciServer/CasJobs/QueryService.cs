@@ -23,7 +23,8 @@ public sealed class QueryService(
     QueryRunner runner,
     IOptions<CasJobsOptions> options,
     TimeProvider time,
-    MyDb.MyDbAccess myDbs)
+    MyDb.MyDbAccess myDbs,
+    Engines.Postgres.PostgresCatalogs postgres)
 {
     /// <summary>The name of the caller's own database as a context, as in SciServer CasJobs.</summary>
     public const string MyDbContext = "MyDB";
@@ -83,6 +84,12 @@ public sealed class QueryService(
 
         var statements = translated.Select(s => new WorkerStatement(s.Sql, s.ReturnsRows, s.Line)).ToList();
         var o = options.Value;
+        if (Engines.Postgres.PostgresCatalogs.IsPostgres(context))
+        {
+            // A catalog in PostgreSQL (server mode): the user's own role there, MyDB as a schema beside the catalog.
+            return await postgres.QuickAsync(caller, context!, sql, caller.IsAnonymous ? Math.Min(o.AnonymousMaxRows, o.QuickQueryMaxRows) : o.QuickQueryMaxRows, QuickQueryTimeout(context), ct);
+        }
+
         if (caller.IsAnonymous)
         {
             var anonymous = new WorkerRequest(DuckDbSandbox.InMemory, context?.Path, o.MemoryLimit, o.Threads, Math.Min(o.AnonymousMaxRows, o.QuickQueryMaxRows), statements);
@@ -106,6 +113,11 @@ public sealed class QueryService(
     {
         ArgumentNullException.ThrowIfNull(caller);
         var context = await FindQueryableAsync(caller, contextName, ct);
+        if (Engines.Postgres.PostgresCatalogs.IsPostgres(context))
+        {
+            return await postgres.TablesAsync(context!, ct);
+        }
+
         var catalog = context is null ? DuckDbSandbox.MyDbCatalog : DuckDbSandbox.ContextAlias;
         var o = options.Value;
         var sql = $"SELECT table_name, estimated_size, column_count FROM duckdb_tables() WHERE database_name = '{catalog}' ORDER BY table_name";

@@ -50,7 +50,11 @@ public sealed record RegisterContextRequest(
     int? TimeoutSeconds = null,
     bool? IsPublic = null,
     string? Format = null,
-    string? Table = null);
+    string? Table = null,
+    string? Engine = null,
+    string? Server = null,
+    string? Database = null,
+    string? Schema = null);
 
 /// <summary>Changes to a context; absent fields stay. <c>TimeoutSeconds</c> 0 restores the platform's default.</summary>
 public sealed record UpdateContextRequest(string? Description = null, int? TimeoutSeconds = null, bool? IsPublic = null);
@@ -68,6 +72,8 @@ public sealed partial class CatalogContextService(
     QueryService queries,
     QueryRunner runner,
     CatalogSchemaCache schemas,
+    Engines.Postgres.PostgresCatalogs postgres,
+    Engines.Postgres.PostgresEngine postgresEngine,
     IOptions<CasJobsOptions> options,
     IOptions<PlatformOptions> platform,
     TimeProvider time,
@@ -133,14 +139,20 @@ public sealed partial class CatalogContextService(
             throw PlatformException.Conflict($"There is a context '{taken}' already (names are compared without case).", "name");
         }
 
-        var source = await ResolveSourceAsync(caller, request.Path, ct);
-        var format = FormatOf(request.Format, source);
         string path;
         string? table = null;
         IReadOnlyList<(string Column, string Unit)> units = [];
-        if (format == "duckdb")
+        var isPostgres = string.Equals(request.Engine?.Trim(), Engines.Postgres.PostgresCatalogs.EngineName, StringComparison.OrdinalIgnoreCase);
+        if (!isPostgres && !string.IsNullOrWhiteSpace(request.Engine) && !string.Equals(request.Engine.Trim(), "duckdb", StringComparison.OrdinalIgnoreCase))
         {
-            await ReadSchemaAsync(source, request.Path!, ct);
+            throw PlatformException.Invalid($"Unknown engine '{request.Engine}': duckdb (a file in a data volume, the default) or postgres (a schema of a database on a configured PostgreSQL server).", "engine");
+        }
+
+        var source = isPostgres ? (await postgres.LocateAsync(request.Server, request.Database, request.Schema, ct)).ToString() : await ResolveSourceAsync(caller, request.Path, ct);
+        var format = isPostgres ? Engines.Postgres.PostgresCatalogs.EngineName : FormatOf(request.Format, source);
+        if (format is "duckdb" or Engines.Postgres.PostgresCatalogs.EngineName)
+        {
+            await ReadSchemaAsync(source, request.Path ?? source, ct);
             path = source;
         }
         else
@@ -318,6 +330,11 @@ public sealed partial class CatalogContextService(
             throw PlatformException.Invalid("Name a table.", "table");
         }
 
+        if (Engines.Postgres.PostgresCatalogs.IsPostgres(context))
+        {
+            return await postgres.ColumnsAsync(context!, table, ct);
+        }
+
         var catalog = context is null ? DuckDbSandbox.MyDbCatalog : DuckDbSandbox.ContextAlias;
         var sql = "SELECT schema_name, table_name, column_name, data_type FROM duckdb_columns() " +
             $"WHERE database_name = '{catalog}' AND lower(table_name) = lower('{Sql.Literal(table)}') ORDER BY schema_name <> 'main', schema_name, column_index";
@@ -401,6 +418,12 @@ public sealed partial class CatalogContextService(
     /// </summary>
     private async Task<Schema> ReadSchemaAsync(string path, string display, CancellationToken ct)
     {
+        if (Engines.Postgres.PostgresLocation.TryParse(path) is { } location)
+        {
+            // A PostgreSQL catalog: read on the platform's admin connection (no file, no worker).
+            return await postgresEngine.ReadSchemaAsync(location, ct);
+        }
+
         var file = new FileInfo(path);
         var version = file.Exists ? $"{file.Length}/{file.LastWriteTimeUtc.Ticks}" : null;
         if (version is not null && schemas.TryGet(path, version) is { } known)

@@ -255,6 +255,27 @@ public sealed partial class QueryJobQueue(
             var caller = new Caller(user.Id, user.UserName, user.IsAdmin);
             // Checked again: access to the context may have been withdrawn since the job was submitted.
             var contextPath = await queries.ContextPathAsync(caller, job.Context, running.Token);
+            if (Engines.Postgres.PostgresLocation.IsPostgres(contextPath))
+            {
+                // A catalog in PostgreSQL: the job runs there as the user's role, its table in the user's MyDB schema.
+                var context = (await queries.FindQueryableAsync(caller, job.Context, running.Token))!;
+                try
+                {
+                    var result = await scope.ServiceProvider.GetRequiredService<Engines.Postgres.PostgresCatalogs>()
+                        .JobAsync(caller, context, job.Id, job.Query, MaxRows, o.LongQueryTimeout, running.Token);
+                    var pgRows = result.Job?.Rows ?? (result.Affected.Count > 0 ? result.Affected[^1] : 0);
+                    await FinishAsync(job.Id, QueryJobStatus.Finished, null, pgRows, result.Job?.CreatedTable);
+                    LogFinished(logger, job.Id, pgRows);
+                }
+                catch (TimeoutException)
+                {
+                    await FinishAsync(job.Id, QueryJobStatus.Failed,
+                        $"The query ran longer than the long query limit of {o.LongQueryTimeout} and was stopped. Narrow it, or split it into several jobs.");
+                }
+
+                return;
+            }
+
             var statements = TSqlTranslator.Translate(job.Query).Statements.Select(s => new WorkerStatement(s.Sql, s.ReturnsRows, s.Line)).ToList();
             var myDbs = scope.ServiceProvider.GetRequiredService<MyDb.MyDbAccess>();
             var access = await myDbs.ForQueryAsync(caller, job.Query, running.Token);

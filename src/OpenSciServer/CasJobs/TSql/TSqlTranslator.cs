@@ -9,6 +9,19 @@ namespace OpenSciServer.CasJobs.TSql;
 /// </summary>
 public sealed record TranslatedStatement(string Sql, string? IntoTable, bool ReturnsRows, int Line = 1);
 
+/// <summary>The engine the translated SQL is for.</summary>
+public enum SqlDialect
+{
+    /// <summary>DuckDB: identifiers are case-insensitive even when quoted, so [Name] becomes "Name".</summary>
+    DuckDb,
+
+    /// <summary>
+    /// PostgreSQL: unquoted names fold to lower case and quoted ones do not, so a plain [Name] (letters,
+    /// digits, '_') becomes "name", as case-insensitive as it was in T-SQL; any other [name] keeps its case.
+    /// </summary>
+    Postgres,
+}
+
 /// <summary>The statements of a query, and whether they were read as T-SQL (else passed on as DuckDB SQL).</summary>
 public sealed record Translation(IReadOnlyList<TranslatedStatement> Statements, bool ParsedAsTSql);
 
@@ -22,7 +35,9 @@ public sealed record Translation(IReadOnlyList<TranslatedStatement> Statements, 
 /// </summary>
 public static class TSqlTranslator
 {
-    public static Translation Translate(string sql)
+    public static Translation Translate(string sql) => Translate(sql, SqlDialect.DuckDb);
+
+    public static Translation Translate(string sql, SqlDialect dialect)
     {
         ArgumentNullException.ThrowIfNull(sql);
         var parser = new TSql160Parser(initialQuotedIdentifiers: true);
@@ -36,13 +51,13 @@ public static class TSqlTranslator
         var statements = new List<TranslatedStatement>();
         foreach (var statement in script.Batches.SelectMany(b => b.Statements))
         {
-            statements.Add(TranslateStatement(statement));
+            statements.Add(TranslateStatement(statement, dialect));
         }
 
         return new Translation(statements, true);
     }
 
-    private static TranslatedStatement TranslateStatement(TSqlStatement statement)
+    private static TranslatedStatement TranslateStatement(TSqlStatement statement, SqlDialect dialect)
     {
         var tokens = statement.ScriptTokenStream;
         var replace = new Dictionary<int, string>();
@@ -69,7 +84,7 @@ public static class TSqlTranslator
                 replace[i] = "";
             }
 
-            append[query.LastTokenIndex] = (append.GetValueOrDefault(query.LastTokenIndex) ?? "") + " LIMIT " + Text(tokens, top.Expression).Trim('(', ')', ' ');
+            append[query.LastTokenIndex] = (append.GetValueOrDefault(query.LastTokenIndex) ?? "") + " LIMIT " + Text(tokens, top.Expression, dialect).Trim('(', ')', ' ');
         }
 
         if (statement is SelectStatement { Into: { } target } select)
@@ -81,8 +96,8 @@ public static class TSqlTranslator
                 replace[i] = "";
             }
 
-            into = string.Join('.', target.Identifiers.Select(id => id.Value));
-            prefix = "CREATE TABLE " + string.Join('.', target.Identifiers.Select(Quote)) + " AS ";
+            into = string.Join('.', target.Identifiers.Select(id => dialect == SqlDialect.Postgres ? Folded(id.Value) : id.Value));
+            prefix = "CREATE TABLE " + string.Join('.', target.Identifiers.Select(id => dialect == SqlDialect.Postgres ? Quote(Folded(id.Value)) : Quote(id.Value))) + " AS ";
         }
 
         var text = new StringBuilder(prefix);
@@ -90,7 +105,7 @@ public static class TSqlTranslator
         {
             var token = tokens[i];
             text.Append(replace.TryGetValue(i, out var r) ? r
-                : token.TokenType == TSqlTokenType.QuotedIdentifier && token.Text.StartsWith('[') ? QuoteBracketed(token.Text)
+                : token.TokenType == TSqlTokenType.QuotedIdentifier && token.Text.StartsWith('[') ? QuoteBracketed(token.Text, dialect)
                 : token.Text);
             if (append.TryGetValue(i, out var tail))
             {
@@ -102,22 +117,29 @@ public static class TSqlTranslator
         return new TranslatedStatement(sql, into, statement is SelectStatement { Into: null }, statement.StartLine);
     }
 
-    private static string Text(IList<TSqlParserToken> tokens, TSqlFragment fragment)
+    private static string Text(IList<TSqlParserToken> tokens, TSqlFragment fragment, SqlDialect dialect)
     {
         var sb = new StringBuilder();
         for (var i = fragment.FirstTokenIndex; i <= fragment.LastTokenIndex; i++)
         {
-            sb.Append(tokens[i].TokenType == TSqlTokenType.QuotedIdentifier && tokens[i].Text.StartsWith('[') ? QuoteBracketed(tokens[i].Text) : tokens[i].Text);
+            sb.Append(tokens[i].TokenType == TSqlTokenType.QuotedIdentifier && tokens[i].Text.StartsWith('[') ? QuoteBracketed(tokens[i].Text, dialect) : tokens[i].Text);
         }
 
         return sb.ToString();
     }
 
-    private static string Quote(Identifier id) => "\"" + id.Value.Replace("\"", "\"\"", StringComparison.Ordinal) + "\"";
+    private static string Quote(string name) => "\"" + name.Replace("\"", "\"\"", StringComparison.Ordinal) + "\"";
 
-    // [a]]b] is the name a]b; in DuckDB it is "a]b".
-    private static string QuoteBracketed(string bracketed) =>
-        "\"" + bracketed[1..^1].Replace("]]", "]", StringComparison.Ordinal).Replace("\"", "\"\"", StringComparison.Ordinal) + "\"";
+    // [a]]b] is the name a]b; in DuckDB it is "a]b". For PostgreSQL a plain name is folded as PostgreSQL folds unquoted names.
+    private static string QuoteBracketed(string bracketed, SqlDialect dialect)
+    {
+        var name = bracketed[1..^1].Replace("]]", "]", StringComparison.Ordinal);
+        return Quote(dialect == SqlDialect.Postgres ? Folded(name) : name);
+    }
+
+    /// <summary>A plain name (letters, digits, '_', not starting with a digit) in lower case, as PostgreSQL folds it unquoted; any other name as it is.</summary>
+    private static string Folded(string name) =>
+        name.Length > 0 && !char.IsAsciiDigit(name[0]) && name.All(c => char.IsAsciiLetterOrDigit(c) || c == '_') ? name.ToLowerInvariant() : name;
 
     // Removing TOP and INTO leaves double spaces; tidy them outside quotes so the SQL reads well in history.
     private static string CollapseBlanks(string sql)
