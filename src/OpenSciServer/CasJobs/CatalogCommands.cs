@@ -31,7 +31,7 @@ public static class CatalogCommands
 
                 var watch = Stopwatch.StartNew();
                 DemoCatalog.Generate(path, count, (ra, dec) => Healpix.Ang2Pix(CasJobsSetup.IndexOrder, ra, dec),
-                    progress: new PrintedProgress(output, watch));
+                    progress: new PrintedProgress(output, watch), indexOrder: CasJobsSetup.IndexOrder);
                 output.WriteLine($"{count:N0} rows in {path} after {watch.Elapsed.TotalSeconds:0.0} s");
                 return 0;
             case ["time", var path, var threadsText, var repeatsText, var sql]

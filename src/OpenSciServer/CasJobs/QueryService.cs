@@ -21,7 +21,8 @@ public sealed class QueryService(
     QueryRunner runner,
     IOptions<CasJobsOptions> options,
     TimeProvider time,
-    MyDb.MyDbAccess myDbs)
+    MyDb.MyDbAccess myDbs,
+    Sky.SkyIndexes skyIndexes)
 {
     /// <summary>The name of the caller's own database as a context, as in SciServer CasJobs.</summary>
     public const string MyDbContext = "MyDB";
@@ -73,7 +74,7 @@ public sealed class QueryService(
         }
 
         var context = await FindQueryableAsync(caller, contextName, ct);
-        var translated = TSqlTranslator.Translate(sql).Statements;
+        var translated = TSqlTranslator.Translate(sql, await skyIndexes.ForAsync(context?.Path, ct)).Statements;
         if (caller.IsAnonymous && translated.Any(s => s.IntoTable is not null || !s.ReturnsRows))
         {
             throw PlatformException.Invalid("Without logging in you can only read (SELECT). Log in to keep results in your own database, MyDB (SELECT ... INTO, CREATE TABLE).", "query");

@@ -44,7 +44,9 @@ public static class CatalogBuilder
         Execute(db, "SET allow_community_extensions = false");
         Execute(db, $"SET memory_limit = '{Sql.Literal(request.MemoryLimit)}'");
         Execute(db, $"SET threads = {request.Threads.ToString(CultureInfo.InvariantCulture)}");
-        Execute(db, $"CREATE TABLE {Sql.Identifier(build.Table)} AS SELECT * FROM {reader}");
+        // A table with ra and dec gets its sky index: a HEALPix column, and the rows ordered by it (Sky/SkyCatalogIndex.cs).
+        var folder = Path.GetDirectoryName(Path.GetFullPath(request.MyDbPath))!;
+        Execute(db, Sky.SkyCatalogIndex.CreateTableSql(db, build.Table, reader, folder));
         Execute(db, "SET enable_external_access = false");
         long rows;
         using (var count = db.CreateCommand())

@@ -255,7 +255,8 @@ public sealed partial class QueryJobQueue(
             var caller = new Caller(user.Id, user.UserName, user.IsAdmin);
             // Checked again: access to the context may have been withdrawn since the job was submitted.
             var contextPath = await queries.ContextPathAsync(caller, job.Context, running.Token);
-            var statements = TSqlTranslator.Translate(job.Query).Statements.Select(s => new WorkerStatement(s.Sql, s.ReturnsRows, s.Line)).ToList();
+            var sky = await scope.ServiceProvider.GetRequiredService<Sky.SkyIndexes>().ForAsync(contextPath, running.Token);
+            var statements = TSqlTranslator.Translate(job.Query, sky).Statements.Select(s => new WorkerStatement(s.Sql, s.ReturnsRows, s.Line)).ToList();
             var myDbs = scope.ServiceProvider.GetRequiredService<MyDb.MyDbAccess>();
             var access = await myDbs.ForQueryAsync(caller, job.Query, running.Token);
             var myDb = queries.MyDbPath(caller);
