@@ -183,7 +183,6 @@ public sealed class SkyQueryTests(SkyCatalogFixture catalog) : IClassFixture<Sky
         // 1,000,000 rows are 9 row groups of 122,880: a one-arcminute cone lies in one (two if it straddles a boundary).
         Assert.Equal(SkyCatalogFixture.Rows, bruteForceScan);
         Assert.True(indexedScan <= 2 * RowGroup, $"the indexed cone scanned {indexedScan} rows");
-        Assert.Contains("healpix", Explain(db, sql), StringComparison.Ordinal);
     }
 
     [Fact]
@@ -340,7 +339,7 @@ public sealed class SkyQueryTests(SkyCatalogFixture catalog) : IClassFixture<Sky
         }
     }
 
-    private static string Explain(DuckDBConnection db, string sql, bool json = false)
+    private static string Explain(DuckDBConnection db, string sql, bool json)
     {
         using var command = db.CreateCommand();
         command.CommandText = (json ? "EXPLAIN (ANALYZE, FORMAT JSON) " : "EXPLAIN ANALYZE ") + sql;

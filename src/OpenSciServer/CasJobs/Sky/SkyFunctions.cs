@@ -134,7 +134,7 @@ public static class SkyFunctions
     /// <summary>SkyServer's objID: the table's own <c>id</c> under that name too, when it has an id and no objid.</summary>
     internal static string ObjIdColumn(SkyIndex table) =>
         table.Columns.Contains("id", StringComparer.OrdinalIgnoreCase) && !table.Columns.Contains("objid", StringComparer.OrdinalIgnoreCase)
-            ? $", {Sql.Identifier(table.Columns.First(c => string.Equals(c, "id", StringComparison.OrdinalIgnoreCase)))} AS objid"
+            ? $", {Sql.Identifier(table.Columns.First(c => string.Equals(c, "id", StringComparison.OrdinalIgnoreCase)))} AS objID"
             : "";
 
     internal static string NoSkyTable(SkyCatalog sky) => sky.Tables.Count == 0
