@@ -23,7 +23,8 @@ public static class CatalogBuilder
     public const string Parquet = "parquet";
 
     /// <summary>Builds the table and returns its row count.</summary>
-    public static long Build(WorkerRequest request, WorkerCatalogBuild build)
+    /// <param name="progress">Told how far the import is every few seconds (a large file takes minutes).</param>
+    public static long Build(WorkerRequest request, WorkerCatalogBuild build, Action<string>? progress = null, TimeSpan? progressInterval = null)
     {
         ArgumentNullException.ThrowIfNull(request);
         ArgumentNullException.ThrowIfNull(build);
@@ -46,7 +47,12 @@ public static class CatalogBuilder
         Execute(db, $"SET threads = {request.Threads.ToString(CultureInfo.InvariantCulture)}");
         // A table with ra and dec gets its sky index: a HEALPix column, and the rows ordered by it (Sky/SkyCatalogIndex.cs).
         var folder = Path.GetDirectoryName(Path.GetFullPath(request.MyDbPath))!;
-        Execute(db, Sky.SkyCatalogIndex.CreateTableSql(db, build.Table, reader, folder));
+        var create = Sky.SkyCatalogIndex.CreateTableSql(db, build.Table, reader, folder);
+        using (progress is null ? null : Sky.SkyImportProgress.Start(db, build.Table, progress, progressInterval ?? TimeSpan.FromSeconds(2)))
+        {
+            Execute(db, create);
+        }
+
         Execute(db, "SET enable_external_access = false");
         long rows;
         using (var count = db.CreateCommand())

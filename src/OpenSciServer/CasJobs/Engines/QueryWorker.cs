@@ -109,7 +109,13 @@ public static class QueryWorker
             {
                 // An admin's import of a table file into a new catalog: platform SQL only, no user SQL.
                 kept.Close();
-                await WriteAsync(writer, new WorkerMessage("done", 0, Count: Contexts.CatalogBuilder.Build(request, build)));
+                // Progress lines come from a timer while Build blocks this thread; they stop before Build returns.
+                var rows = Contexts.CatalogBuilder.Build(request, build, message =>
+                {
+                    writer.WriteLine(JsonSerializer.Serialize(new WorkerMessage("progress", 0, Message: message), Json));
+                    writer.Flush();
+                });
+                await WriteAsync(writer, new WorkerMessage("done", 0, Count: rows));
                 return;
             }
 
