@@ -14,12 +14,12 @@ public sealed class SkyImportTests : IDisposable
     [Fact]
     public void Build_ParquetLargerThanTheMemoryLimit_IsIndexedAndOrdered_WithProgressReported()
     {
-        const int rows = 2_000_000;
+        const int rows = 1_000_000;
         var parquet = Path.Combine(_dir, "big.parquet");
         using (var db = new DuckDBConnection("Data Source=:memory:"))
         {
             db.Open();
-            // ~130 MB of rows once read (ids, positions, a text column), against a 48 MiB limit.
+            // ~65 MB of rows once read (ids, positions, a text column), against a 32 MiB limit.
             Run(db, $"COPY (SELECT i AS id, random() * 360 AS ra, degrees(asin(2 * random() - 1)) AS dec, 'source ' || i AS name FROM range({rows}) t(i)) TO '{parquet}' (FORMAT parquet)");
         }
 
@@ -27,13 +27,13 @@ public sealed class SkyImportTests : IDisposable
         Directory.CreateDirectory(Path.GetDirectoryName(built)!);
         var reports = new List<string>();
 
-        var count = CatalogBuilder.Build(new WorkerRequest(built, parquet, "48MiB", 2, 0, []), new WorkerCatalogBuild(CatalogBuilder.Parquet, "big"),
+        var count = CatalogBuilder.Build(new WorkerRequest(built, parquet, "32MiB", 2, 0, []), new WorkerCatalogBuild(CatalogBuilder.Parquet, "big"),
             message => { lock (reports) { reports.Add(message); } }, TimeSpan.FromMilliseconds(50));
 
         Assert.Equal(rows, count);
         Assert.NotEmpty(reports);
         Assert.All(reports, r => Assert.StartsWith("table 'big': ", r, StringComparison.Ordinal));
-        Assert.Contains(reports, r => r.Contains(" rows read (", StringComparison.Ordinal) && r.Contains("of about 2,000,0", StringComparison.Ordinal));
+        Assert.Contains(reports, r => r.Contains(" rows read (", StringComparison.Ordinal) && r.Contains("of about 1,000,0", StringComparison.Ordinal));
         Assert.Contains("rows read after", reports[^1], StringComparison.Ordinal);
         using var check = new DuckDBConnection($"Data Source={built};ACCESS_MODE=READ_ONLY");
         check.Open();
