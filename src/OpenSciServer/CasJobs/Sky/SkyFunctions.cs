@@ -42,21 +42,33 @@ public static class SkyFunctions
             CASE WHEN NOT (CAST(radius_arcsec AS DOUBLE) BETWEEN 0 AND {MaxMatch}) THEN error('xmatch: the radius must be between 0 and {MaxMatch} arcsec; got ' || radius_arcsec)
                  ELSE CAST(dec2 AS DOUBLE) BETWEEN CAST(dec1 AS DOUBLE) - radius_arcsec / 3600 - {Band} AND CAST(dec1 AS DOUBLE) + radius_arcsec / 3600 + {Band}
                       AND angdist(ra1, dec1, ra2, dec2) * 3600 <= CAST(radius_arcsec AS DOUBLE) END;
+        CREATE OR REPLACE TEMP MACRO sky_zone_height(radius_arcsec) AS greatest(CAST(radius_arcsec AS DOUBLE) / 3600, 1e-7);
+        CREATE OR REPLACE TEMP MACRO sky_zone(dec1, radius_arcsec) AS CAST(floor((CAST(dec1 AS DOUBLE) + 90) / sky_zone_height(radius_arcsec)) AS BIGINT);
+        CREATE OR REPLACE TEMP MACRO sky_zone_dmax(zone, radius_arcsec) AS
+            least(90, greatest(abs(zone * sky_zone_height(radius_arcsec) - 90), abs((zone + 1) * sky_zone_height(radius_arcsec) - 90)) + CAST(radius_arcsec AS DOUBLE) / 3600);
+        CREATE OR REPLACE TEMP MACRO sky_zone_cells(zone, radius_arcsec) AS
+            CASE WHEN sky_zone_dmax(zone, radius_arcsec) >= 89.999 THEN 1
+                 ELSE greatest(1, CAST(floor(360 / greatest(2 * degrees(asin(least(1, sin(radians(CAST(radius_arcsec AS DOUBLE) / 3600) / 2)
+                                                                   / cos(radians(sky_zone_dmax(zone, radius_arcsec)))))) * (1 + 1e-9) + 1e-12, 1e-9)) AS BIGINT)) END;
+        CREATE OR REPLACE TEMP MACRO sky_cell(ra1, cells) AS CAST(floor((((CAST(ra1 AS DOUBLE) % 360) + 360) % 360) / 360 * cells) AS BIGINT) % cells;
         CREATE OR REPLACE TEMP MACRO xmatch(table1, table2, radius_arcsec) AS TABLE
-            WITH za AS (SELECT a AS t1, a.ra AS ra, a.dec AS dec, CAST(floor((a.dec + 90) * 3600 / greatest(radius_arcsec, 0.001)) AS BIGINT) + z AS zone
-                        FROM query_table(table1) a, (VALUES (-1), (0), (1)) v(z)),
-                 zb AS (SELECT b AS t2, b.ra AS ra, b.dec AS dec, CAST(floor((b.dec + 90) * 3600 / greatest(radius_arcsec, 0.001)) AS BIGINT) AS zone
+            WITH a0 AS (SELECT a AS t1, a.ra AS ra, a.dec AS dec, sky_zone(a.dec, radius_arcsec) + z AS zone FROM query_table(table1) a, (VALUES (-1), (0), (1)) v(z)),
+                 a1 AS (SELECT a0.*, sky_zone_cells(zone, radius_arcsec) AS cells FROM a0),
+                 za AS (SELECT t1, ra, dec, zone, unnest(list_distinct([(sky_cell(ra, cells) + cells - 1) % cells, sky_cell(ra, cells), (sky_cell(ra, cells) + 1) % cells])) AS cell FROM a1),
+                 zb AS (SELECT b AS t2, b.ra AS ra, b.dec AS dec, sky_zone(b.dec, radius_arcsec) AS zone, sky_cell(b.ra, sky_zone_cells(sky_zone(b.dec, radius_arcsec), radius_arcsec)) AS cell
                         FROM query_table(table2) b)
             SELECT za.t1, zb.t2, angdist(za.ra, za.dec, zb.ra, zb.dec) * 3600 AS distance_arcsec
-            FROM za JOIN zb ON za.zone = zb.zone AND xmatch(za.ra, za.dec, zb.ra, zb.dec, radius_arcsec);
+            FROM za JOIN zb ON za.zone = zb.zone AND za.cell = zb.cell AND xmatch(za.ra, za.dec, zb.ra, zb.dec, radius_arcsec);
         CREATE OR REPLACE TEMP MACRO xmatch_nearest(table1, table2, radius_arcsec) AS TABLE
-            WITH a0 AS (SELECT a AS t1, a.ra AS ra, a.dec AS dec, row_number() OVER () AS k FROM query_table(table1) a),
-                 za AS (SELECT a0.*, CAST(floor((dec + 90) * 3600 / greatest(radius_arcsec, 0.001)) AS BIGINT) + z AS zone FROM a0, (VALUES (-1), (0), (1)) v(z)),
-                 zb AS (SELECT b AS t2, b.ra AS ra, b.dec AS dec, CAST(floor((b.dec + 90) * 3600 / greatest(radius_arcsec, 0.001)) AS BIGINT) AS zone
+            WITH k AS (SELECT a AS t1, a.ra AS ra, a.dec AS dec, row_number() OVER () AS k FROM query_table(table1) a),
+                 a0 AS (SELECT k.*, sky_zone(dec, radius_arcsec) + z AS zone FROM k, (VALUES (-1), (0), (1)) v(z)),
+                 a1 AS (SELECT a0.*, sky_zone_cells(zone, radius_arcsec) AS cells FROM a0),
+                 za AS (SELECT t1, k, ra, dec, zone, unnest(list_distinct([(sky_cell(ra, cells) + cells - 1) % cells, sky_cell(ra, cells), (sky_cell(ra, cells) + 1) % cells])) AS cell FROM a1),
+                 zb AS (SELECT b AS t2, b.ra AS ra, b.dec AS dec, sky_zone(b.dec, radius_arcsec) AS zone, sky_cell(b.ra, sky_zone_cells(sky_zone(b.dec, radius_arcsec), radius_arcsec)) AS cell
                         FROM query_table(table2) b)
             SELECT any_value(za.t1) AS t1, arg_min(zb.t2, angdist(za.ra, za.dec, zb.ra, zb.dec)) AS t2,
                    min(angdist(za.ra, za.dec, zb.ra, zb.dec)) * 3600 AS distance_arcsec
-            FROM za JOIN zb ON za.zone = zb.zone AND xmatch(za.ra, za.dec, zb.ra, zb.dec, radius_arcsec)
+            FROM za JOIN zb ON za.zone = zb.zone AND za.cell = zb.cell AND xmatch(za.ra, za.dec, zb.ra, zb.dec, radius_arcsec)
             GROUP BY za.k;
         """;
 
