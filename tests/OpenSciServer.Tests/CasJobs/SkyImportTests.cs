@@ -28,7 +28,7 @@ public sealed class SkyImportTests : IDisposable
         var reports = new List<string>();
 
         var count = CatalogBuilder.Build(new WorkerRequest(built, parquet, "32MiB", 2, 0, []), new WorkerCatalogBuild(CatalogBuilder.Parquet, "big"),
-            message => { lock (reports) { reports.Add(message); } }, TimeSpan.FromMilliseconds(50));
+            message => { lock (reports) { reports.Add(message); } }, TimeSpan.FromMilliseconds(10));
 
         Assert.Equal(rows, count);
         Assert.NotEmpty(reports);

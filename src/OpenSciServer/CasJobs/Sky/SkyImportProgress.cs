@@ -18,7 +18,8 @@ public sealed class SkyImportProgress : IDisposable
     private readonly Action<string> _report;
     private readonly Stopwatch _watch = Stopwatch.StartNew();
     private readonly Lock _lock = new();
-    private readonly Timer _timer;
+    private readonly ManualResetEventSlim _stop = new();
+    private readonly Thread _thread;
     private bool _stopped;
     private int _lastTenth = -1;
 
@@ -27,7 +28,16 @@ public sealed class SkyImportProgress : IDisposable
         _db = db;
         _table = table;
         _report = report;
-        _timer = new Timer(_ => Tick(), null, interval, interval);
+        // Its own thread, not a timer: a busy thread pool (the web host's, or a test run's) would delay the reports.
+        _thread = new Thread(() =>
+        {
+            while (!_stop.Wait(interval))
+            {
+                Tick();
+            }
+        })
+        { IsBackground = true, Name = "catalog import progress" };
+        _thread.Start();
     }
 
     /// <summary>Turns DuckDB's progress tracking on (without its console bar) and starts reporting.</summary>
@@ -82,6 +92,8 @@ public sealed class SkyImportProgress : IDisposable
             _stopped = true;
         }
 
-        _timer.Dispose();
+        _stop.Set();
+        _thread.Join();
+        _stop.Dispose();
     }
 }
