@@ -21,6 +21,7 @@ public static partial class CasJobsSetup
         ArgumentNullException.ThrowIfNull(builder);
         builder.Services.AddOptions<CasJobsOptions>().BindConfiguration(CasJobsOptions.SectionName).ValidateDataAnnotations().ValidateOnStart();
         builder.Services.AddSingleton<QueryRunner>();
+        builder.Services.AddSingleton<Sky.SkyIndexes>();
         builder.Services.AddScoped<QueryService>();
         Jobs.QueryJobsSetup.AddQueryJobs(builder.Services);
         builder.Services.AddMyDb();
@@ -49,7 +50,7 @@ public static partial class CasJobsSetup
 
         var logger = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("OpenSciServer.CasJobs");
         LogGenerating(logger, rows);
-        DemoCatalog.Generate(path, rows, (ra, dec) => Healpix.Ang2Pix(IndexOrder, ra, dec));
+        DemoCatalog.Generate(path, rows, (ra, dec) => Healpix.Ang2Pix(IndexOrder, ra, dec), indexOrder: IndexOrder);
         var queries = scope.ServiceProvider.GetRequiredService<QueryService>();
         var context = await queries.RegisterContextAsync(DemoContext, path,
             $"SYNTHETIC demo catalogue of {rows:N0} X-ray sources shaped like eROSITA's (not real data): table {DemoCatalog.TableName}.", CancellationToken.None);

@@ -10,6 +10,7 @@ namespace OpenSciServer.CasJobs;
 /// <list type="bullet">
 /// <item><c>catalog generate PATH ROWS</c> builds the synthetic demo catalogue of any size (1e7, 1e8 for benchmarks);</item>
 /// <item><c>catalog time PATH THREADS REPEATS SQL</c> runs SQL in-process on a DuckDB file, the reference a query through the platform is measured against.</item>
+/// <item><c>catalog sky-time PATH THREADS POSITIONS RADIUS SQL</c> the same for a cone at many positions, with the sky functions and index (Sky/SkyBench.cs).</item>
 /// </list>
 /// </summary>
 public static class CatalogCommands
@@ -31,14 +32,16 @@ public static class CatalogCommands
 
                 var watch = Stopwatch.StartNew();
                 DemoCatalog.Generate(path, count, (ra, dec) => Healpix.Ang2Pix(CasJobsSetup.IndexOrder, ra, dec),
-                    progress: new PrintedProgress(output, watch));
+                    progress: new PrintedProgress(output, watch), indexOrder: CasJobsSetup.IndexOrder);
                 output.WriteLine($"{count:N0} rows in {path} after {watch.Elapsed.TotalSeconds:0.0} s");
                 return 0;
             case ["time", var path, var threadsText, var repeatsText, var sql]
                 when int.TryParse(threadsText, CultureInfo.InvariantCulture, out var threads) && int.TryParse(repeatsText, CultureInfo.InvariantCulture, out var repeats):
                 return Time(path, threads, repeats, sql, output);
+            case ["sky-time", var path, var threadsText, var positions, var radius, var sql] when int.TryParse(threadsText, CultureInfo.InvariantCulture, out var threads):
+                return Sky.SkyBench.Time(path, threads, positions, radius, sql, output);
             default:
-                output.WriteLine("usage: OpenSciServer catalog generate PATH ROWS | catalog time PATH THREADS REPEATS SQL");
+                output.WriteLine("usage: OpenSciServer catalog generate PATH ROWS | catalog time PATH THREADS REPEATS SQL | catalog sky-time PATH THREADS POSITIONS RADIUS SQL");
                 return 2;
         }
     }

@@ -15,7 +15,8 @@ public static class DemoCatalog
 
     /// <summary>Writes <paramref name="rows"/> sources into a new DuckDB file at <paramref name="path"/>, ordered by HEALPix index.</summary>
     /// <param name="healpix">Nested HEALPix index of (ra, dec) in degrees at the catalogue's order.</param>
-    public static void Generate(string path, long rows, Func<double, double, long> healpix, int seed = 20261125, IProgress<double>? progress = null)
+    /// <param name="indexOrder">That order, when <paramref name="healpix"/> is HEALPix: the column is then marked as the table's sky index.</param>
+    public static void Generate(string path, long rows, Func<double, double, long> healpix, int seed = 20261125, IProgress<double>? progress = null, int? indexOrder = null)
     {
         ArgumentNullException.ThrowIfNull(healpix);
         ArgumentOutOfRangeException.ThrowIfNegative(rows);
@@ -58,6 +59,11 @@ public static class DemoCatalog
 
         Execute(connection, $"CREATE TABLE {TableName} AS SELECT * FROM staging ORDER BY healpix");
         Execute(connection, "DROP TABLE staging");
+        if (indexOrder is int order)
+        {
+            // The marker that makes the column the table's sky index (Sky/SkyIndex.cs): cone searches then read only nearby row groups.
+            Execute(connection, $"COMMENT ON COLUMN {TableName}.healpix IS '{Sky.SkyIndexMarker.Comment(order, "ra", "dec")}'");
+        }
         Execute(connection, "CHECKPOINT");
         progress?.Report(1);
     }

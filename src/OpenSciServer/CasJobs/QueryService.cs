@@ -24,7 +24,8 @@ public sealed class QueryService(
     IOptions<CasJobsOptions> options,
     TimeProvider time,
     MyDb.MyDbAccess myDbs,
-    Engines.Postgres.PostgresCatalogs postgres)
+    Engines.Postgres.PostgresCatalogs postgres,
+    Sky.SkyIndexes skyIndexes)
 {
     /// <summary>The name of the caller's own database as a context, as in SciServer CasJobs.</summary>
     public const string MyDbContext = "MyDB";
@@ -76,7 +77,9 @@ public sealed class QueryService(
         }
 
         var context = await FindQueryableAsync(caller, contextName, ct);
-        var translated = TSqlTranslator.Translate(sql).Statements;
+        // A PostgreSQL catalog maps the sky functions onto q3c itself: here its arguments are only checked.
+        var sky = Engines.Postgres.PostgresCatalogs.IsPostgres(context) ? null : await skyIndexes.ForAsync(context?.Path, ct);
+        var translated = TSqlTranslator.Translate(sql, sky).Statements;
         if (caller.IsAnonymous && translated.Any(s => s.IntoTable is not null || !s.ReturnsRows))
         {
             throw PlatformException.Invalid("Without logging in you can only read (SELECT). Log in to keep results in your own database, MyDB (SELECT ... INTO, CREATE TABLE).", "query");

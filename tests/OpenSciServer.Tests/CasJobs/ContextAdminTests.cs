@@ -184,10 +184,11 @@ public abstract class ContextAdminTests(PlatformFactory platform)
             [
                 new("id", OpenSciServer.Astro.Fits.FitsColumnType.Int64),
                 new("ra", OpenSciServer.Astro.Fits.FitsColumnType.Double, "deg"),
+                new("dec", OpenSciServer.Astro.Fits.FitsColumnType.Double, "deg"),
                 new("flux", OpenSciServer.Astro.Fits.FitsColumnType.Single, "erg/s/cm2"),
                 new("name", OpenSciServer.Astro.Fits.FitsColumnType.String, StringWidth: 8),
             ], 3, extensionName: "XSOURCES");
-            foreach (var row in new object?[][] { [1L, 10.5, 1.5f, "one"], [2L, 20.25, null, "two"], [3L, 359.75, 3.5f, null] })
+            foreach (var row in new object?[][] { [1L, 10.5, -5.0, 1.5f, "one"], [2L, 20.25, 30.0, null, "two"], [3L, 359.75, 89.5, 3.5f, null] })
             {
                 await writer.WriteRowAsync(row, default);
             }
@@ -207,7 +208,10 @@ public abstract class ContextAdminTests(PlatformFactory platform)
             JsonDocument.Parse(body).RootElement.GetProperty("resultSets")[0].GetProperty("rows").GetRawText());
         var units = columns.EnumerateArray().ToDictionary(c => c.GetProperty("name").GetString()!, c => c.TryGetProperty("unit", out var u) ? u.GetString() : null);
         Assert.Equal("deg", units["ra"]);
+        Assert.Equal("deg", units["dec"]);
         Assert.Equal("erg/s/cm2", units["flux"]);
+        // With ra and dec, the new catalog gets its sky index like a CSV or Parquet import.
+        Assert.Contains("healpix", units.Keys);
     }
 
     [Fact]

@@ -28,7 +28,8 @@ public static class CatalogBuilder
     public static readonly IReadOnlyList<WorkerColumn> UnitColumns = [new("column", "Varchar"), new("unit", "Varchar")];
 
     /// <summary>Builds the table; returns its row count and the units its columns have (FITS: TUNIT, kept as column comments too).</summary>
-    public static (long Rows, IReadOnlyDictionary<string, string> Units) Build(WorkerRequest request, WorkerCatalogBuild build)
+    /// <param name="progress">Told how far the import is every few seconds (a large file takes minutes).</param>
+    public static (long Rows, IReadOnlyDictionary<string, string> Units) Build(WorkerRequest request, WorkerCatalogBuild build, Action<string>? progress = null, TimeSpan? progressInterval = null)
     {
         ArgumentNullException.ThrowIfNull(request);
         ArgumentNullException.ThrowIfNull(build);
@@ -51,22 +52,41 @@ public static class CatalogBuilder
         Execute(db, $"SET memory_limit = '{Sql.Literal(request.MemoryLimit)}'");
         Execute(db, $"SET threads = {request.Threads.ToString(CultureInfo.InvariantCulture)}");
         var units = new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase);
+        string? staging = null;
         if (reader is null)
         {
-            // FITS is read in .NET (DuckDB has no reader for it); the catalog's own name is the file's.
+            // FITS is read in .NET (DuckDB has no reader for it) into a staging table; the catalog's own name is the file's.
             var catalog = Path.GetFileNameWithoutExtension(request.MyDbPath);
-            TableFiles.ImportFits(db, catalog, build.Table, source);
+            staging = "oss_fits_import_" + Guid.NewGuid().ToString("N")[..8];
+            TableFiles.ImportFits(db, catalog, staging, source);
             using var comments = db.CreateCommand();
-            comments.CommandText = $"SELECT column_name, comment FROM duckdb_columns() WHERE database_name = '{Sql.Literal(catalog)}' AND table_name = '{Sql.Literal(build.Table)}' AND comment IS NOT NULL AND comment <> ''";
-            using var read = comments.ExecuteReader();
-            while (read.Read())
+            comments.CommandText = $"SELECT column_name, comment FROM duckdb_columns() WHERE database_name = '{Sql.Literal(catalog)}' AND table_name = '{staging}' AND comment IS NOT NULL AND comment <> ''";
+            using (var read = comments.ExecuteReader())
             {
-                units[read.GetString(0)] = read.GetString(1);
+                while (read.Read())
+                {
+                    units[read.GetString(0)] = read.GetString(1);
+                }
             }
+
+            reader = Sql.Identifier(staging);
         }
-        else
+
+        // A table with ra and dec gets its sky index: a HEALPix column, and the rows ordered by it (Sky/SkyCatalogIndex.cs).
+        var folder = Path.GetDirectoryName(Path.GetFullPath(request.MyDbPath))!;
+        var create = Sky.SkyCatalogIndex.CreateTableSql(db, build.Table, reader, folder);
+        using (progress is null ? null : Sky.SkyImportProgress.Start(db, build.Table, progress, progressInterval ?? TimeSpan.FromSeconds(2)))
         {
-            Execute(db, $"CREATE TABLE {Sql.Identifier(build.Table)} AS SELECT * FROM {reader}");
+            Execute(db, create);
+        }
+
+        if (staging is not null)
+        {
+            Execute(db, $"DROP TABLE {Sql.Identifier(staging)}");
+            foreach (var (column, unit) in units)
+            {
+                Execute(db, $"COMMENT ON COLUMN {Sql.Identifier(build.Table)}.{Sql.Identifier(column)} IS '{Sql.Literal(unit)}'");
+            }
         }
 
         Execute(db, "SET enable_external_access = false");

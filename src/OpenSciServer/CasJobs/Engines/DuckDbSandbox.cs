@@ -71,6 +71,7 @@ public static class DuckDbSandbox
             Execute(connection, $"SET memory_limit = '{Sql.Literal(limits.MemoryLimit)}'");
             Execute(connection, $"SET threads = {limits.Threads}");
             Execute(connection, "SET enable_external_access = false");
+            Sky.SkyFunctions.Define(connection);
             // Last: from here on no SET may change anything above.
             Execute(connection, "SET lock_configuration = true");
             return connection;
@@ -97,6 +98,8 @@ public static class DuckDbSandbox
             Execute(connection, $"SET search_path = '{ContextAlias},{Sql.Literal(myDb)}'");
         }
 
+        // Temporary macros belong to the connection: each session defines the sky functions again.
+        Sky.SkyFunctions.Define(connection);
         return connection;
     }
 

@@ -81,7 +81,7 @@ public sealed partial class QueryRunner : IAsyncDisposable
                 await SendAsync(worker, line, started, limit.Token);
             }
 
-            await ReadAsync(worker.Output, outcome, limit.Token);
+            await ReadAsync(worker.Output, outcome, _logger, limit.Token);
             if (outcome.Finished)
             {
                 worker.Served++;
@@ -252,7 +252,7 @@ public sealed partial class QueryRunner : IAsyncDisposable
         public bool Finished { get; set; }
     }
 
-    private static async Task ReadAsync(StreamReader output, WorkerAnswer answer, CancellationToken cancellationToken)
+    private static async Task ReadAsync(StreamReader output, WorkerAnswer answer, ILogger logger, CancellationToken cancellationToken)
     {
         List<WorkerColumn>? columns = null;
         var rows = new List<JsonElement[]>();
@@ -284,6 +284,9 @@ public sealed partial class QueryRunner : IAsyncDisposable
                 case "waiting":
                     answer.WaitedForMyDb = true;
                     break;
+                case "progress":
+                    LogProgress(logger, root.GetProperty("message").GetString() ?? "");
+                    break;
                 case "error":
                     answer.Error = root.GetProperty("message").GetString();
                     break;
@@ -293,6 +296,9 @@ public sealed partial class QueryRunner : IAsyncDisposable
             }
         }
     }
+
+    [LoggerMessage(1380, LogLevel.Information, "Catalog import: {Progress}")]
+    private static partial void LogProgress(ILogger logger, string progress);
 
     [LoggerMessage(1300, LogLevel.Error, "Query worker exited with {ExitCode}: {Error}")]
     private static partial void LogWorkerFailed(ILogger logger, int exitCode, string error);

@@ -109,7 +109,12 @@ public static class QueryWorker
             {
                 // An admin's import of a table file into a new catalog: platform SQL only, no user SQL.
                 kept.Close();
-                var (rows, units) = Contexts.CatalogBuilder.Build(request, build);
+                // Progress lines come from a timer while Build blocks this thread; they stop before Build returns.
+                var (rows, units) = Contexts.CatalogBuilder.Build(request, build, message =>
+                {
+                    writer.WriteLine(JsonSerializer.Serialize(new WorkerMessage("progress", 0, Message: message), Json));
+                    writer.Flush();
+                });
                 await WriteAsync(writer, new WorkerMessage("columns", 0, Columns: Contexts.CatalogBuilder.UnitColumns));
                 if (units.Count > 0)
                 {

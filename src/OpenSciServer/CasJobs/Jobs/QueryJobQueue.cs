@@ -276,7 +276,8 @@ public sealed partial class QueryJobQueue(
                 return;
             }
 
-            var statements = TSqlTranslator.Translate(job.Query).Statements.Select(s => new WorkerStatement(s.Sql, s.ReturnsRows, s.Line)).ToList();
+            var sky = await scope.ServiceProvider.GetRequiredService<Sky.SkyIndexes>().ForAsync(contextPath, running.Token);
+            var statements = TSqlTranslator.Translate(job.Query, sky).Statements.Select(s => new WorkerStatement(s.Sql, s.ReturnsRows, s.Line)).ToList();
             var myDbs = scope.ServiceProvider.GetRequiredService<MyDb.MyDbAccess>();
             var access = await myDbs.ForQueryAsync(caller, job.Query, running.Token);
             var myDb = queries.MyDbPath(caller);

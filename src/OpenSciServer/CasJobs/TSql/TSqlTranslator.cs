@@ -35,9 +35,14 @@ public sealed record Translation(IReadOnlyList<TranslatedStatement> Statements, 
 /// </summary>
 public static class TSqlTranslator
 {
-    public static Translation Translate(string sql) => Translate(sql, SqlDialect.DuckDb);
+    /// <param name="sky">
+    /// The context's sky-indexed tables: cone searches on them are rewritten to read through the HEALPix index
+    /// (<see cref="Sky.SkyRewriter"/>). Null when the context is not known yet: sky function arguments are only checked.
+    /// </param>
+    public static Translation Translate(string sql, Sky.SkyCatalog? sky = null) => Translate(sql, SqlDialect.DuckDb, sky);
 
-    public static Translation Translate(string sql, SqlDialect dialect)
+    /// <param name="dialect">The engine the statements go to (PostgreSQL catalogs map the sky functions onto q3c themselves: pass no <paramref name="sky"/>).</param>
+    public static Translation Translate(string sql, SqlDialect dialect, Sky.SkyCatalog? sky = null)
     {
         ArgumentNullException.ThrowIfNull(sql);
         var parser = new TSql160Parser(initialQuotedIdentifiers: true);
@@ -45,13 +50,14 @@ public static class TSqlTranslator
         if (errors.Count > 0 || fragment is not TSqlScript script)
         {
             var leading = sql[..^sql.TrimStart().Length];
-            return new Translation([new TranslatedStatement(sql.Trim(), null, true, 1 + leading.Count(c => c == '\n'))], false);
+            return new Translation([new TranslatedStatement(Sky.SkyRewriter.Rewrite(sql.Trim(), sky), null, true, 1 + leading.Count(c => c == '\n'))], false);
         }
 
         var statements = new List<TranslatedStatement>();
         foreach (var statement in script.Batches.SelectMany(b => b.Statements))
         {
-            statements.Add(TranslateStatement(statement, dialect));
+            var translated = TranslateStatement(statement, dialect);
+            statements.Add(translated with { Sql = Sky.SkyRewriter.Rewrite(translated.Sql, sky) });
         }
 
         return new Translation(statements, true);
