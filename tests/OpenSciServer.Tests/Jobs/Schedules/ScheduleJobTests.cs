@@ -73,6 +73,12 @@ public sealed class ScheduleJobTests : IAsyncLifetime
 
         var file = Path.Combine(_platform.DataDirectory, "volumes", "Storage", user, "persistent", "cron.log");
         Assert.Equal(jobIds.Select(j => $"run {j}"), await File.ReadAllLinesAsync(file));
+
+        // A run resubmitted by its owner is their own job, not one of the schedule's runs.
+        var again = await client.PostAsJsonAsync($"/api/jobs/{jobIds[0]}/resubmit", new { });
+        Assert.Equal(HttpStatusCode.Created, again.StatusCode);
+        Assert.False((await again.Content.ReadFromJsonAsync<JsonElement>()).TryGetProperty("scheduleId", out _));
+        Assert.Equal(2, (await HistoryAsync(client, id, 2)).Count);
     }
 
     [Fact]
