@@ -112,6 +112,8 @@ public sealed class SchedulesJourneyTests(FakeClockBrowserFixture fixture) : ICl
         await Expect(rows.Locator("td:nth-child(2) .badge")).ToHaveTextAsync(["Submitted", "Submitted"]);
         // The first run's job has ended; each run shows its job's status.
         await Expect(rows.Nth(1).Locator("[data-testid=history-job-status]")).ToHaveTextAsync("SUCCESS");
+        // The second one's badge follows its job (live, through jobs.js, if it was still running at the reload).
+        await Expect(rows.Nth(0).Locator("[data-testid=history-job-status]")).ToHaveTextAsync("SUCCESS", new() { Timeout = 30_000 });
         await Screenshot(page, "schedules-02-history");
 
         // The newest run is listed first; its job page follows it to SUCCESS.
