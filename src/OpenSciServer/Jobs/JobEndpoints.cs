@@ -115,7 +115,8 @@ public static class JobEndpoints
         var caller = Caller.From(user);
         var old = await jobs.GetAsync(caller, id, ct);
         var submission = ToSubmission(request ?? new JobRequest(null, null, null, null, null, null, null, null, null, null, null), JobService.SubmissionOf(old));
-        var newId = await jobs.SubmitAsync(caller, submission, old.ScheduleId, SciScriptConfig.BaseUrl(http, platform), ct);
+        // A resubmission is the user's own job, not a run of the schedule the old one came from (that history does not list it).
+        var newId = await jobs.SubmitAsync(caller, submission, scheduleId: null, SciScriptConfig.BaseUrl(http, platform), ct);
         return TypedResults.Created($"/api/jobs/{newId.ToString(CultureInfo.InvariantCulture)}", JobResponse.From(await jobs.GetAsync(caller, newId, ct)));
     }
 

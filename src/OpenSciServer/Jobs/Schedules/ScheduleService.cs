@@ -359,7 +359,7 @@ public sealed class ScheduleService(
         if (schedule.Overlap == OverlapPolicy.Skip && schedule.LastJobId is { } previous
             && await submitter.GetStatusAsync(previous, cancellationToken) is { } status && status < JobStatus.Success)
         {
-            await FinishAsync(run, ScheduleRunOutcome.Skipped, $"The previous run (job {previous}) was still {status}; the overlap policy is Skip.", null, cancellationToken);
+            await FinishAsync(run, ScheduleRunOutcome.Skipped, $"The previous run (job {previous}) was still {status.ToString().ToUpperInvariant()}; the overlap policy is Skip.", null, cancellationToken);
             return;
         }
 

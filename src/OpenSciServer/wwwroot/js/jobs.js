@@ -1,4 +1,4 @@
-// The Jobs pages: live status. The list refreshes the status badges of unfinished jobs; a job's page
+// The Jobs pages (and the job badges of a schedule's history): live status. The list refreshes the status badges of unfinished jobs; a job's page
 // refreshes its status and the end of stdout and stderr, and reloads once the job has ended (to show
 // its exit code and messages). Everything reaches the page as textContent.
 (() => {

@@ -1,11 +1,11 @@
 // The schedules page: a live preview of the cron expression (words and the next 5 runs), and the
-// browser's own time zone as the default for a new schedule.
+// browser's own time zone as the default for a new schedule (not for one being edited or a form sent back).
 const form = document.querySelector('[data-schedule-form]');
 if (form) {
     const cron = form.querySelector('[data-cron-input]');
     const zone = form.querySelector('[data-zone-input]');
     const box = form.querySelector('[data-cron-preview]');
-    if (zone && (!zone.value || zone.value === 'UTC') && !form.dataset.posted) {
+    if (zone && (!zone.value || zone.value === 'UTC') && !form.dataset.keepZone) {
         const browserZone = Intl.DateTimeFormat().resolvedOptions().timeZone;
         if (browserZone) {
             zone.value = browserZone;

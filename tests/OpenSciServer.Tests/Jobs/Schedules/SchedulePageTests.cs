@@ -1,4 +1,5 @@
 using System.Net;
+using System.Net.Http.Json;
 using OpenSciServer.Tests.Infrastructure;
 
 namespace OpenSciServer.Tests.Jobs.Schedules;
@@ -22,7 +23,8 @@ public sealed class SchedulePageTests(SqliteScheduleHost platform) : IClassFixtu
 
         var (created, _) = await browser.SubmitAsync("/jobs/schedules", "create-schedule",
             [new("Input.Name", "minutely <b>check</b>"), new("Input.Cron", "* * * * *"), new("Input.TimeZone", "Europe/Berlin"), new("Input.Command", "date > now.txt"),
-             new("Input.Domain", "Local"), new("Input.Image", "Python 3 (astro)"), new("Input.Overlap", "Allow"), new("Input.MountPersistent", "true")]);
+             new("Input.Domain", "Local"), new("Input.Image", "Python 3 (astro)"), new("Input.Overlap", "Allow"),
+             new("Input.UserVolumes[0].Key", $"Storage/{user}/persistent"), new("Input.UserVolumes[0].Selected", "true"), new("Input.UserVolumes[0].Writable", "true")]);
         Assert.Equal(HttpStatusCode.Redirect, created.StatusCode);
         var page = new Uri(new Uri("http://localhost/"), created.Headers.Location!).PathAndQuery;
         Assert.Contains("jobs/schedules?id=", page, StringComparison.Ordinal);
@@ -45,7 +47,7 @@ public sealed class SchedulePageTests(SqliteScheduleHost platform) : IClassFixtu
         Assert.Contains(">Submitted</span>", html, StringComparison.Ordinal);
         var submitted = Assert.Single(platform.Submitter.Submissions, s => s.Owner.UserName == user);
         Assert.Equal("date > now.txt", submitted.Job.Command);
-        Assert.Equal("persistent", Assert.Single(submitted.Job.UserVolumes).Name);
+        Assert.Equal(new OpenSciServer.Jobs.JobUserVolume("Storage", user, "persistent", Writable: true), Assert.Single(submitted.Job.UserVolumes));
         Assert.Contains($">{submitted.JobId}</a>", html, StringComparison.Ordinal);
 
         var id = page[(page.IndexOf("id=", StringComparison.Ordinal) + 3)..];
@@ -65,5 +67,60 @@ public sealed class SchedulePageTests(SqliteScheduleHost platform) : IClassFixtu
         Assert.Equal(HttpStatusCode.NotFound, stolen.StatusCode);
         var (_, stillThere) = await browser.GetAsync("/jobs/schedules");
         Assert.Contains("minutely", stillThere, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task EditForm_FilledWithTheSchedule_SavesNewCronAndVolumes_ScheduleThisJob_FillsTheFormFromTheJob()
+    {
+        var user = PlatformFactory.UniqueName("edit");
+        var token = await platform.CreateUserAsync(user);
+        using var api = platform.CreateApiClient(token);
+        using var browser = new FormClient(platform);
+        await browser.LoginAsync(user, "a-good-long-password");
+        var id = await ScheduleWorld.CreateAsync(api, ScheduleWorld.Body("nightly-reduce", cron: "0 3 * * *", timeZone: "Europe/Berlin", job: new
+        {
+            kind = "Command", command = "python3 reduce.py", domain = "Local", image = "Python 3 (astro)",
+            userVolumes = new[] { new { rootVolume = "Storage", owner = user, name = "persistent", writable = true } },
+        }));
+
+        var (_, form) = await browser.GetAsync($"/jobs/schedules?id={id}&edit={id}");
+
+        Assert.Contains("Edit schedule nightly-reduce", form, StringComparison.Ordinal);
+        Assert.Contains($"name=\"Input.EditId\" value=\"{id}\"", form, StringComparison.Ordinal);
+        Assert.Contains("value=\"0 3 * * *\"", form, StringComparison.Ordinal);
+        Assert.Contains("value=\"Europe/Berlin\"", form, StringComparison.Ordinal);
+        Assert.Contains("python3 reduce.py</textarea>", form, StringComparison.Ordinal);
+        Assert.Matches($"data-volume=\"Storage/{user}/persistent\"[^>]*>\\s*<input[^>]*>\\s*<div class=\"form-check\">\\s*<input[^>]*checked", form);
+        Assert.Contains("Save changes", form, StringComparison.Ordinal);
+
+        var (saved, _) = await browser.SubmitAsync("/jobs/schedules", "create-schedule",
+            [new("Input.EditId", id.ToString(System.Globalization.CultureInfo.InvariantCulture)), new("Input.Name", "nightly-reduce"), new("Input.Cron", "30 4 * * *"),
+             new("Input.TimeZone", "Europe/Berlin"), new("Input.Command", "python3 reduce.py --all"), new("Input.Domain", "Local"), new("Input.Image", "Python 3 (astro)"),
+             new("Input.WorkingDirectory", $"/home/idies/workspace/Storage/{user}/persistent/nightly"), new("Input.TimeLimit", "00:30:00")]);
+
+        Assert.Equal(HttpStatusCode.Redirect, saved.StatusCode);
+        var schedule = await ScheduleWorld.GetAsync(api, id);
+        Assert.Equal("30 4 * * *", schedule.GetProperty("cron").GetString());
+        var job = schedule.GetProperty("job");
+        Assert.Equal("python3 reduce.py --all", job.GetProperty("command").GetString());
+        Assert.Equal($"/home/idies/workspace/Storage/{user}/persistent/nightly", job.GetProperty("workingDirectory").GetString());
+        Assert.Equal("00:30:00", job.GetProperty("timeLimit").GetString());
+        Assert.Empty(job.GetProperty("userVolumes").EnumerateArray());
+        Assert.Single((await api.GetFromJsonAsync<System.Text.Json.JsonElement>("/api/jobs/schedules")).EnumerateArray());
+
+        // "Schedule this job" on a job's page: the form holds the job (its default folder stays the default).
+        var jobId = await Jobs.SubmitAsync(api, Jobs.Command("echo from a job", name: "quick look",
+            userVolumes: new[] { new { rootVolume = "Storage", owner = user, name = "persistent", writable = false } }));
+        var (_, jobPage) = await browser.GetAsync($"/jobs/{jobId}");
+        Assert.Contains($"href=\"jobs/schedules?from={jobId}\"", jobPage, StringComparison.Ordinal);
+
+        var (_, fromJob) = await browser.GetAsync($"/jobs/schedules?from={jobId}");
+
+        Assert.Contains($"Schedule job {jobId}", fromJob, StringComparison.Ordinal);
+        Assert.Contains("value=\"quick look\"", fromJob, StringComparison.Ordinal);
+        Assert.Contains("echo from a job</textarea>", fromJob, StringComparison.Ordinal);
+        Assert.Matches($"data-volume=\"Storage/{user}/persistent\"[^>]*>\\s*<input[^>]*>\\s*<div class=\"form-check\">\\s*<input[^>]*checked", fromJob);
+        Assert.DoesNotContain("name=\"Input.EditId\"", fromJob, StringComparison.Ordinal);
+        Assert.DoesNotContain($"/jobs/{jobId}_", fromJob, StringComparison.Ordinal);
     }
 }

@@ -7,8 +7,10 @@ using static OpenSciServer.Tests.Jobs.Schedules.ScheduleWorld;
 namespace OpenSciServer.Tests.Jobs.Schedules;
 
 /// <summary>
-/// The scheduler under a fake clock: runs at the occurrences, the overlap and catch-up policies, and
-/// platform restarts over one database (hosts in sequence). Time is advanced, never waited for.
+/// The scheduler's own decisions under a fake clock, against the stand-in jobs service
+/// (<see cref="RecordingJobSubmitter"/>, whose job statuses the test sets): runs at the occurrences, the
+/// overlap and catch-up policies, and platform restarts over one database (hosts in sequence). Time is
+/// advanced, never waited for. <see cref="ScheduleJobTests"/> does the same with real jobs.
 /// </summary>
 public abstract class ScheduleRunTests(DatabaseKind database) : IAsyncLifetime
 {
@@ -96,7 +98,7 @@ public abstract class ScheduleRunTests(DatabaseKind database) : IAsyncLifetime
         var allowed = await HistoryAsync(client, allow, 3);
 
         Assert.Equal("Skipped", Outcome(whileRunning[1]));
-        Assert.Contains($"The previous run (job {first}) was still Started; the overlap policy is Skip.", whileRunning[1].GetProperty("reason").GetString(), StringComparison.Ordinal);
+        Assert.Contains($"The previous run (job {first}) was still STARTED; the overlap policy is Skip.", whileRunning[1].GetProperty("reason").GetString(), StringComparison.Ordinal);
         Assert.False(whileRunning[1].TryGetProperty("jobId", out _)); // nulls are left out
         Assert.Equal(["Submitted", "Skipped", "Submitted"], afterwards.Select(Outcome));
         Assert.Equal(2, _submitter.For(skip).Count);

@@ -16,10 +16,12 @@ using OpenSciServer.Tests.Infrastructure;
 namespace OpenSciServer.Tests.Jobs.Schedules;
 
 /// <summary>
-/// STANDS IN FOR THE JOBS SERVICE, which is being built in parallel and merged later: the lead replaces
-/// it with the real <c>JobService</c> at merge. It records what schedules submit, and the test decides
-/// each job's status (for the overlap policy). Its checks are the few the tests need: the domain must be
-/// "Local" (else 404, as an unknown domain would be), a command job needs its command.
+/// A stand-in for the jobs service, for the tests of the scheduler's OWN decisions (when a run is due,
+/// the overlap and catch-up policies, at-most-once firing across restarts): it records what schedules
+/// submit, and the test decides each job's status, so that those decisions are tested without waiting
+/// for real jobs. <see cref="ScheduleJobTests"/> and the browser journey run schedules with the real
+/// JobService and local sandbox. Its checks are the few the tests need: the domain must be "Local"
+/// (else 404, as an unknown domain would be), a command job needs its command.
 /// </summary>
 public sealed class RecordingJobSubmitter : IJobSubmitter
 {
