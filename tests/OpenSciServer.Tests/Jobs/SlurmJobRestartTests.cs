@@ -123,6 +123,67 @@ public sealed class SlurmJobRestartTests(SlurmClusterFixture fixture) : IClassFi
         Assert.Equal(HttpStatusCode.OK, (await again.GetAsync($"/api/jobs/{id}")).StatusCode);
     }
 
+    [Fact]
+    public async Task CrashBeforeTheDatabaseUpdate_RestartWhileTheControllerIsAway_HoldsTheJobByName_UntilSlurmAnswers_NeverSubmittingTwice()
+    {
+        long id;
+        string user, slurmId, name;
+        await using (var first = new PlatformFactory(DatabaseKind.Sqlite, _data))
+        {
+            first.Settings["Jobs:PollInterval"] = "00:00:00.250";
+            await SlurmWorld.PrepareAsync(first, fixture.Cluster);
+            user = PlatformFactory.UniqueName("sjn");
+            using var client = first.CreateApiClient(await first.CreateUserAsync(user));
+            id = await Jobs.SubmitAsync(client, Jobs.Command("echo never", domain: SlurmWorld.ClosedDomain));
+            await Jobs.WaitAsync(client, id, "Queued", seconds: 60);
+            slurmId = (await SlurmJobWorld.RowAsync(first, id)).BackendId!;
+            name = first.Services.GetServices<IJobBackend>().OfType<SlurmJobBackend>().Single().JobName(id, 1);
+            using var scope = first.Services.CreateScope();
+            var db = scope.ServiceProvider.GetRequiredService<PlatformDbContext>();
+            Assert.Equal(1, await db.Set<ComputeJob>().Where(j => j.Id == id)
+                .ExecuteUpdateAsync(u => u.SetProperty(j => j.Status, JobStatus.Accepted).SetProperty(j => j.BackendId, (string?)null).SetProperty(j => j.StartedAt, (DateTimeOffset?)null)));
+        }
+
+        // The platform comes back while Slurm's controller does not answer: whether the start reached Slurm is unknown.
+        await using (var away = Restarted(reachable: false))
+        {
+            await away.InitializeAsync();
+            using var client = away.CreateApiClient(await away.LoginAsync(user, "a-good-long-password"));
+            await Jobs.WaitAsync(client, id, "Queued", seconds: 30);
+            Assert.Equal(name, (await SlurmJobWorld.RowAsync(away, id)).BackendId);
+        }
+
+        await using var back = Restarted(reachable: true);
+        await back.InitializeAsync();
+        using var again = back.CreateApiClient(await back.LoginAsync(user, "a-good-long-password"));
+        await Jobs.WaitAsync(again, id, "Queued", seconds: 30);
+        Assert.Equal("PENDING", await fixture.Cluster.JobStateAsync(slurmId)); // not cancelled as an orphan
+
+        var canceled = await again.PostAsync($"/api/jobs/{id}/cancel", null);
+
+        Assert.Equal("Canceled", (await canceled.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("status").GetString());
+        for (var i = 0; i < 100 && await fixture.Cluster.JobStateAsync(slurmId) != "CANCELLED"; i++)
+        {
+            await Task.Delay(100);
+        }
+
+        Assert.Equal("CANCELLED", await fixture.Cluster.JobStateAsync(slurmId));
+        var named = await fixture.Cluster.RunAsync("/usr/bin/squeue", "--noheader", "--states=all", "--format=%i %j");
+        Assert.Single(named.Split('\n', StringSplitOptions.RemoveEmptyEntries), l => l.EndsWith(" " + name, StringComparison.Ordinal));
+    }
+
+    private PlatformFactory Restarted(bool reachable)
+    {
+        var platform = new PlatformFactory(DatabaseKind.Sqlite, _data);
+        platform.Settings["Jobs:PollInterval"] = "00:00:00.250";
+        foreach (var (key, value) in fixture.Cluster.PlatformSettings(reachable))
+        {
+            platform.Settings[key] = value;
+        }
+
+        return platform;
+    }
+
     private async Task<string> SlurmIdAsync(long id)
     {
         // Reading the row directly: the database file is the server process's (SQLite in the data directory).
