@@ -11,6 +11,7 @@ public static class JobsSetup
         ArgumentNullException.ThrowIfNull(builder);
         builder.Services.AddOptions<JobOptions>().BindConfiguration(JobOptions.SectionName).ValidateDataAnnotations().ValidateOnStart();
         builder.Services.TryAddEnumerable(ServiceDescriptor.Singleton<IJobBackend, LocalJobBackend>());
+        builder.Services.TryAddEnumerable(ServiceDescriptor.Singleton<IJobBackend, SlurmJobBackend>());
         builder.Services.AddSingleton<JobBackendRegistry>();
         builder.Services.AddSingleton<JobSignal>();
         builder.Services.AddScoped<JobService>();

@@ -63,12 +63,7 @@ internal sealed partial class LocalJobBackend(IOptions<ComputeOptions> options, 
             File.SetUnixFileMode(folder, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
         }
 
-        Sandbox.WriteIdentityFiles(folder, launch.UserName, launch.Uid, launch.Gid);
-        var spec = new SandboxSpec(launch.UserName, launch.Uid, launch.Gid, launch.HomeFolder, launch.Mounts, folder, launch.Command)
-        {
-            WorkingDirectory = launch.WorkingDirectory,
-            Environment = launch.Environment,
-        };
+        var sandbox = JobSandbox.Command(launch, folder, options.Value);
         var group = SessionCgroup.Create(name, launch.Domain.MemoryBytes, launch.Domain.MaxProcesses, launch.Domain.Cpus);
         var started = false;
         try
@@ -76,7 +71,7 @@ internal sealed partial class LocalJobBackend(IOptions<ComputeOptions> options, 
             // sh enters the control groups, then execs the sandbox; the sandbox's own errors (not the job's
             // output, which the wrapper writes into the job directory) go to the private folder.
             var script = "exec >>\"$LOG\" 2>&1 </dev/null; " + group.EnterScript() + " && exec \"$@\"";
-            var psi = new ProcessStartInfo("/usr/bin/setsid", ["-f", "/bin/sh", "-c", script, "sh", options.Value.BubblewrapPath, .. Sandbox.Arguments(spec, options.Value)])
+            var psi = new ProcessStartInfo("/usr/bin/setsid", ["-f", "/bin/sh", "-c", script, "sh", .. sandbox])
             {
                 UseShellExecute = false,
                 RedirectStandardOutput = true,

@@ -25,6 +25,9 @@ public sealed class ServerProcess : IAsyncDisposable
 
     public Uri BaseAddress => new($"http://127.0.0.1:{Port}");
 
+    /// <summary>Further configuration ("Section:Key" → value), passed as environment variables at each start.</summary>
+    public Dictionary<string, string> Settings { get; } = [];
+
     public async Task StartAsync()
     {
         var psi = new ProcessStartInfo("dotnet", [Path.Combine(AppContext.BaseDirectory, "OpenSciServer.dll"), "--urls", BaseAddress.ToString(), "--contentRoot", AppContext.BaseDirectory])
@@ -37,6 +40,11 @@ public sealed class ServerProcess : IAsyncDisposable
         psi.Environment["OPENSCISERVER_ADMIN_PASSWORD"] = PlatformFactory.AdminPassword;
         psi.Environment["ASPNETCORE_ENVIRONMENT"] = "Production";
         psi.Environment["CasJobs__DemoRows"] = "2000";
+        foreach (var (key, value) in Settings)
+        {
+            psi.Environment[key.Replace(":", "__", StringComparison.Ordinal)] = value;
+        }
+
         _process = Process.Start(psi) ?? throw new InvalidOperationException("could not start the server");
         _process.OutputDataReceived += (_, _) => { };
         _process.ErrorDataReceived += (_, _) => { };
