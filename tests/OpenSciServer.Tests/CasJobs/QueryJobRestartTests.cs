@@ -39,8 +39,9 @@ public sealed class QueryJobRestartTests : IAsyncLifetime
             // Still running when the platform comes back: its orphaned worker must be killed, not left holding MyDB.
             endless = await SubmitAsync(other, "Demo", "SELECT sum(a.range * b.range) AS s FROM range(1000000000) a, range(1000) b");
             await WaitAsync(other, endless, 1);
-            Assert.True(await EventuallyAsync(() => Workers().Count > 0), "the endless job's worker did not start");
-            endlessWorker = Workers();
+            // The job's worker binds its owner's MyDB folder (a short-lived worker reading the catalog's sky index does not).
+            Assert.True(await EventuallyAsync(() => Workers(Other).Count > 0), "the endless job's worker did not start");
+            endlessWorker = Workers(Other);
             slow = await SubmitAsync(client, "Demo", "SELECT sum(a.range * b.range) AS s INTO mydb.slow FROM range(16000) a, range(16000) b");
             // It writes MyDB too, so it waits for the first; and it reads the first one's table.
             after = await SubmitAsync(client, "MyDB", "SELECT count(*) AS n INTO after_restart FROM slow");
@@ -80,9 +81,10 @@ public sealed class QueryJobRestartTests : IAsyncLifetime
     }
 
     /// <summary>Query workers of this test's platform (the sandbox's processes: their command line names the data directory).</summary>
-    private List<int> Workers() =>
+    private List<int> Workers(string? owner = null) =>
         MachineProcesses.All()
             .Where(p => p.CommandLine.Contains("query-worker", StringComparison.Ordinal) && p.CommandLine.Contains(_data, StringComparison.Ordinal) && QueryJobQueue.IsProcessAlive(p.Pid))
+            .Where(p => owner is null || p.Arguments.Any(a => a.Contains(Path.Combine("mydb", owner), StringComparison.Ordinal)))
             .Select(p => p.Pid).ToList();
 
     private static async Task<long> SubmitAsync(HttpClient client, string context, string query)

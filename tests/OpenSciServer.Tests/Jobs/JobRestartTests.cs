@@ -50,6 +50,8 @@ public sealed class JobRestartTests : IAsyncLifetime
                 ids.Add(await Jobs.SubmitAsync(client, Jobs.Command($"echo run >> runs.txt; sleep 3; echo job-{i}")));
             }
 
+            // The two starts run side by side: wait for both, not for whichever the test happens to name.
+            await Jobs.WaitAsync(client, ids[0], "Started");
             await Jobs.WaitAsync(client, ids[1], "Started");
             var statuses = await Task.WhenAll(ids.Select(async id => (await Jobs.DetailsAsync(client, id)).GetProperty("job").GetProperty("status").GetString()!));
             Assert.Equal(new[] { "Started", "Started", "Pending", "Pending" }, statuses);

@@ -372,7 +372,10 @@ public sealed class GroupPagesTests(SqlitePlatform platform) : IClassFixture<Sql
         var (_, home) = await browser.GetAsync("/");
         var (_, otherHome) = await (await LogInAsync(await NewUserNameAsync())).GetAsync("/");
 
-        Assert.Equal(new Dictionary<string, int> { ["group-invitations"] = 2, ["groups-owned"] = 1, ["user-volumes-owned"] = 3, ["user-volumes-shared"] = 0 }, byCookie);
+        Assert.Equal(new Dictionary<string, int>
+        {
+            ["group-invitations"] = 2, ["groups-owned"] = 1, ["user-volumes-owned"] = 3, ["user-volumes-shared"] = 0, ["jobs-running"] = 0, ["jobs-completed-24h"] = 0,
+        }, byCookie);
         Assert.Equal(byCookie, byToken);
         Assert.Equal(HttpStatusCode.Unauthorized, anonymous.StatusCode);
         Assert.Contains("data-activity-live", home, StringComparison.Ordinal);
