@@ -6,7 +6,7 @@
 #  2. WebSocket round trip of a kernel message (execute_request of `pass` → execute_reply) through the
 #     proxy against the same kernel of the same session's Jupyter reached directly (its address and token
 #     are read from the platform's database, which only root can read).
-# Usage: sudo bench/compute.sh [domain] [starts] [messages]   (defaults: Local, 5, 300)
+# Usage: sudo bench/compute.sh [domain] [starts] [messages]   (defaults: Local, 5, 300; "Slurm" starts a private cluster)
 # The domain must be usable by every user (group public); on Slurm, starts include the queue wait.
 # Prints a Markdown table; paste it into bench/BENCHMARKS.md with the date and machine.
 set -euo pipefail
@@ -22,9 +22,20 @@ messages=${3:-300}
 
 app_port=5395; nginx_port=5396
 source bench/lib.sh
+# "Slurm": a private one-node cluster for this run (bench/lib.sh) and a domain on it.
+slurm_run=no
+if [ "$domain" = Slurm ]; then
+  slurm_run=yes
+  trap 'stop_slurm_cluster; cleanup' EXIT
+  start_slurm_cluster
+fi
 start_platform
 admin=$(login admin bench-admin-password)
 [ -n "$admin" ] || { echo "admin login failed" >&2; exit 1; }
+if [ "$slurm_run" = yes ]; then
+  domain=BenchSlurm
+  slurm_domain "$admin" "$domain" debug
+fi
 curl -sf -o /dev/null -H "X-Auth-Token: $admin" -H 'Content-Type: application/json' \
   -d '{"username":"bencher","email":"bencher@example.org","password":"bench-user-password"}' \
   "http://127.0.0.1:$app_port/api/admin/users"
@@ -35,7 +46,7 @@ delete_sessions() {
   curl -s -H "X-Auth-Token: $token" "http://127.0.0.1:$app_port/api/compute/sessions" | grep -o '"id":"[^"]*"' | cut -d'"' -f4 |
     while read -r id; do curl -s -o /dev/null -X DELETE -H "X-Auth-Token: $token" "http://127.0.0.1:$app_port/api/compute/sessions/$id"; done
 }
-trap 'delete_sessions || true; cleanup' EXIT
+trap 'delete_sessions || true; if [ "$slurm_run" = yes ]; then stop_slurm_cluster; fi; cleanup' EXIT
 
 BASE="http://127.0.0.1:$app_port" TOKEN="$token" DOMAIN="$domain" STARTS="$starts" MESSAGES="$messages" \
   DB="$work/data/platform.db" SCRATCH="$work" /usr/bin/python3 - <<'PY'
