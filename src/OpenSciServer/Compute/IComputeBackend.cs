@@ -78,4 +78,7 @@ public interface IComputeBackend
     /// more (a session deleted while the platform was down, a start interrupted by a crash).
     /// </summary>
     Task RemoveOrphansAsync(IReadOnlyCollection<string> keep, CancellationToken cancellationToken);
+
+    /// <summary>Removes what the backend keeps of a deleted (and stopped) session: its private files. Idempotent.</summary>
+    Task ForgetAsync(Guid sessionId, CancellationToken cancellationToken) => Task.CompletedTask;
 }

@@ -199,6 +199,12 @@ public sealed partial class SessionService(
             }
         }
 
+        // Whichever backend ran it (a domain may have changed backend since), its private files go too.
+        foreach (var backend in backends.All)
+        {
+            await backend.ForgetAsync(id, ct);
+        }
+
         LogDeleted(logger, id, caller.UserName);
     }
 

@@ -66,8 +66,12 @@ public sealed class SlurmSessionTests(SlurmWorld world) : IClassFixture<SlurmWor
         var listing = await client.GetFromJsonAsync<JsonElement>($"{Jupyter.Base(id)}api/contents/Storage/{user}/persistent");
         Assert.Contains(listing.GetProperty("content").EnumerateArray(), f => f.GetProperty("name").GetString() == "from-slurm.txt");
 
+        var sharedFolder = Path.Combine(world.Platform.DataDirectory, "compute", "slurm", id.ToString("N"));
+        Assert.True(Directory.Exists(sharedFolder), sharedFolder);
+
         Assert.Equal(HttpStatusCode.NoContent, (await client.DeleteAsync($"/api/compute/sessions/{id}")).StatusCode);
         await WaitForJobEndAsync(second.BackendId!);
+        Assert.False(Directory.Exists(sharedFolder), "the session's folder on the shared file system goes with the session");
     }
 
     [Fact]

@@ -53,6 +53,24 @@ internal sealed partial class SlurmBackend(
     /// <summary>The platform's root-only folder of one session on the shared file system (job script, sandbox files, endpoint, logs).</summary>
     public string SessionFolder(Guid sessionId) => Path.Combine(SharedFolder, sessionId.ToString("N"));
 
+    /// <summary>The session's folder on the shared file system (job script, endpoint file, log) goes with the session.</summary>
+    public Task ForgetAsync(Guid sessionId, CancellationToken cancellationToken)
+    {
+        try
+        {
+            if (Directory.Exists(SessionFolder(sessionId)))
+            {
+                Directory.Delete(SessionFolder(sessionId), recursive: true);
+            }
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            // A job still writing its log on a slow shared file system: the next delete or an operator removes it.
+        }
+
+        return Task.CompletedTask;
+    }
+
     /// <summary>Every job of this platform starts its name with this (several platforms may share a cluster).</summary>
     public string JobNamePrefix => $"oss-{InstancePrefix}-";
 
