@@ -99,7 +99,9 @@ public sealed class DuckDbSandboxTests : IDisposable
             }
         }
 
-        Assert.Equal(["alice", "ctx"], catalogs);
+        // The user's MyDB, the context, and the platform's in-memory catalog of sky functions: no other file.
+        Assert.Equal(["alice", "ctx", "oss_sky"], catalogs);
+        Assert.Equal(true, Scalar(db, "SELECT coalesce(path, '') IN ('', ':memory:') FROM duckdb_databases() WHERE database_name = 'oss_sky'"));
         Assert.ThrowsAny<DuckDBException>(() => Run(db, "SELECT * FROM bob.secret"));
     }
 

@@ -44,11 +44,11 @@ public static class DuckDbSandbox
             if (contextPath is not null)
             {
                 Execute(connection, $"ATTACH '{Sql.Literal(contextPath)}' AS {ContextAlias} (READ_ONLY)");
-                // As in CasJobs, the context's tables are named as they are; MyDB's tables after them.
-                var myDb = myDbPath == InMemory ? "memory" : System.IO.Path.GetFileNameWithoutExtension(myDbPath);
-                Execute(connection, $"SET search_path = '{ContextAlias},{Sql.Literal(myDb)}'");
             }
 
+            // The sky functions' home: one small in-memory catalog per instance, defined once (Lock) for every connection.
+            Execute(connection, $"ATTACH ':memory:' AS {Sky.SkyFunctions.Catalog} (READ_WRITE)");
+            SetSearchPath(connection, myDbPath, contextPath);
             return connection;
         }
         catch
@@ -70,8 +70,8 @@ public static class DuckDbSandbox
             Execute(connection, "SET allow_community_extensions = false");
             Execute(connection, $"SET memory_limit = '{Sql.Literal(limits.MemoryLimit)}'");
             Execute(connection, $"SET threads = {limits.Threads}");
-            Execute(connection, "SET enable_external_access = false");
             Sky.SkyFunctions.Define(connection);
+            Execute(connection, "SET enable_external_access = false");
             // Last: from here on no SET may change anything above.
             Execute(connection, "SET lock_configuration = true");
             return connection;
@@ -85,22 +85,31 @@ public static class DuckDbSandbox
 
     /// <summary>
     /// A further connection to a database <see cref="Open"/> opened and still holds: it shares the
-    /// instance (its attached context, locked configuration and buffer pool, so what one query read
-    /// stays cached for the next), but has its own session (temporary tables, search path).
+    /// instance (its attached context, the sky functions, locked configuration and buffer pool, so what one
+    /// query read stays cached for the next), but has its own session (temporary tables, search path).
     /// </summary>
     public static DuckDBConnection Connect(string myDbPath, string? contextPath)
     {
         var connection = new DuckDBConnection($"Data Source={myDbPath}");
         connection.Open();
-        if (contextPath is not null)
+        try
         {
-            var myDb = System.IO.Path.GetFileNameWithoutExtension(myDbPath);
-            Execute(connection, $"SET search_path = '{ContextAlias},{Sql.Literal(myDb)}'");
+            SetSearchPath(connection, myDbPath, contextPath);
+            return connection;
         }
+        catch
+        {
+            connection.Dispose();
+            throw;
+        }
+    }
 
-        // Temporary macros belong to the connection: each session defines the sky functions again.
-        Sky.SkyFunctions.Define(connection);
-        return connection;
+    /// <summary>As in CasJobs, the context's tables are named as they are, MyDB's after them; then the sky functions.</summary>
+    private static void SetSearchPath(DuckDBConnection connection, string myDbPath, string? contextPath)
+    {
+        var myDb = myDbPath == InMemory ? "memory" : System.IO.Path.GetFileNameWithoutExtension(myDbPath);
+        var path = contextPath is null ? $"{myDb},{Sky.SkyFunctions.Catalog}" : $"{ContextAlias},{myDb},{Sky.SkyFunctions.Catalog}";
+        Execute(connection, $"SET search_path = '{Sql.Literal(path)}'");
     }
 
     private static void Execute(DuckDBConnection connection, string sql)

@@ -117,7 +117,13 @@ public static class MyDbSession
                 tables[name] = old.Tables.TryGetValue(name, out var seen) ? seen : now;
             }
 
-            new MyDbMetadata(used ?? old.UsedBytes, tables).Write(request.MyDbPath);
+            // Most runs only read: the file is rewritten only when what it says changed.
+            var usedBytes = used ?? old.UsedBytes;
+            if (usedBytes != old.UsedBytes || tables.Count != old.Tables.Count || tables.Any(t => !old.Tables.TryGetValue(t.Key, out var seen) || seen != t.Value)
+                || !File.Exists(MyDbMetadata.PathBeside(request.MyDbPath)))
+            {
+                new MyDbMetadata(usedBytes, tables).Write(request.MyDbPath);
+            }
         }
         catch (Exception e) when (e is DuckDBException or IOException or UnauthorizedAccessException)
         {

@@ -5,14 +5,18 @@ using OpenSciServer.CasJobs.Engines;
 namespace OpenSciServer.CasJobs.Sky;
 
 /// <summary>
-/// The sky functions of the query language, defined as DuckDB macros on every session a user query runs on (temporary
-/// macros belong to a connection, so each new session gets them): angular distance, cone, crossmatch and SkyServer's
+/// The sky functions of the query language, defined as DuckDB macros once per database instance in a small in-memory
+/// catalog, <see cref="Catalog"/>, last on every session's search path (so a warm worker's next session finds them
+/// without defining them again, which cost most of a quick query's time): angular distance, cone, crossmatch and SkyServer's
 /// fGetNearbyObjEq. The macros are exact on their own and work on any table with ra and dec; on a catalog's sky-indexed
 /// tables the translator adds the index ranges (<see cref="SkyRewriter"/>) so DuckDB reads only the row groups near a cone.
 /// The same names are meant to map onto q3c in the PostgreSQL engine (docs/decisions/0013-sky-functions.md).
 /// </summary>
 public static class SkyFunctions
 {
+    /// <summary>The in-memory catalog the macros live in (attached by <see cref="DuckDbSandbox"/>).</summary>
+    public const string Catalog = "oss_sky";
+
     /// <summary>Largest cone radius, degrees (the whole sky).</summary>
     public const double MaxConeRadiusDeg = 180;
 
@@ -29,29 +33,29 @@ public static class SkyFunctions
     private const string Band = "1e-9";
 
     private static readonly string General = $"""
-        CREATE OR REPLACE TEMP MACRO angdist(ra1, dec1, ra2, dec2) AS
+        CREATE OR REPLACE MACRO {Catalog}.main.angdist(ra1, dec1, ra2, dec2) AS
             degrees(2 * asin(least(1.0, sqrt(power(sin(radians(CAST(dec2 AS DOUBLE) - CAST(dec1 AS DOUBLE)) / 2), 2)
                 + cos(radians(CAST(dec1 AS DOUBLE))) * cos(radians(CAST(dec2 AS DOUBLE))) * power(sin(radians(CAST(ra2 AS DOUBLE) - CAST(ra1 AS DOUBLE)) / 2), 2)))));
-        CREATE OR REPLACE TEMP MACRO angdist_arcsec(ra1, dec1, ra2, dec2) AS angdist(ra1, dec1, ra2, dec2) * 3600;
-        CREATE OR REPLACE TEMP MACRO cone(ra1, dec1, ra0, dec0, radius_deg) AS
+        CREATE OR REPLACE MACRO {Catalog}.main.angdist_arcsec(ra1, dec1, ra2, dec2) AS angdist(ra1, dec1, ra2, dec2) * 3600;
+        CREATE OR REPLACE MACRO {Catalog}.main.cone(ra1, dec1, ra0, dec0, radius_deg) AS
             CASE WHEN NOT (CAST(radius_deg AS DOUBLE) BETWEEN 0 AND {MaxCone}) THEN error('cone: the radius must be between 0 and {MaxCone} degrees; got ' || radius_deg)
                  WHEN NOT (CAST(dec0 AS DOUBLE) BETWEEN -90 AND 90) THEN error('cone: the centre''s declination must be between -90 and 90 degrees; got ' || dec0)
                  ELSE CAST(dec1 AS DOUBLE) BETWEEN CAST(dec0 AS DOUBLE) - radius_deg - {Band} AND CAST(dec0 AS DOUBLE) + radius_deg + {Band}
                       AND angdist(ra1, dec1, ra0, dec0) <= CAST(radius_deg AS DOUBLE) END;
-        CREATE OR REPLACE TEMP MACRO xmatch(ra1, dec1, ra2, dec2, radius_arcsec) AS
+        CREATE OR REPLACE MACRO {Catalog}.main.xmatch(ra1, dec1, ra2, dec2, radius_arcsec) AS
             CASE WHEN NOT (CAST(radius_arcsec AS DOUBLE) BETWEEN 0 AND {MaxMatch}) THEN error('xmatch: the radius must be between 0 and {MaxMatch} arcsec; got ' || radius_arcsec)
                  ELSE CAST(dec2 AS DOUBLE) BETWEEN CAST(dec1 AS DOUBLE) - radius_arcsec / 3600 - {Band} AND CAST(dec1 AS DOUBLE) + radius_arcsec / 3600 + {Band}
                       AND angdist(ra1, dec1, ra2, dec2) * 3600 <= CAST(radius_arcsec AS DOUBLE) END;
-        CREATE OR REPLACE TEMP MACRO sky_zone_height(radius_arcsec) AS greatest(CAST(radius_arcsec AS DOUBLE) / 3600, 1e-7);
-        CREATE OR REPLACE TEMP MACRO sky_zone(dec1, radius_arcsec) AS CAST(floor((CAST(dec1 AS DOUBLE) + 90) / sky_zone_height(radius_arcsec)) AS BIGINT);
-        CREATE OR REPLACE TEMP MACRO sky_zone_dmax(zone, radius_arcsec) AS
+        CREATE OR REPLACE MACRO {Catalog}.main.sky_zone_height(radius_arcsec) AS greatest(CAST(radius_arcsec AS DOUBLE) / 3600, 1e-7);
+        CREATE OR REPLACE MACRO {Catalog}.main.sky_zone(dec1, radius_arcsec) AS CAST(floor((CAST(dec1 AS DOUBLE) + 90) / sky_zone_height(radius_arcsec)) AS BIGINT);
+        CREATE OR REPLACE MACRO {Catalog}.main.sky_zone_dmax(zone, radius_arcsec) AS
             least(90, greatest(abs(zone * sky_zone_height(radius_arcsec) - 90), abs((zone + 1) * sky_zone_height(radius_arcsec) - 90)) + CAST(radius_arcsec AS DOUBLE) / 3600);
-        CREATE OR REPLACE TEMP MACRO sky_zone_cells(zone, radius_arcsec) AS
+        CREATE OR REPLACE MACRO {Catalog}.main.sky_zone_cells(zone, radius_arcsec) AS
             CASE WHEN sky_zone_dmax(zone, radius_arcsec) >= 89.999 THEN 1
                  ELSE greatest(1, CAST(floor(360 / greatest(2 * degrees(asin(least(1, sin(radians(CAST(radius_arcsec AS DOUBLE) / 3600) / 2)
                                                                    / cos(radians(sky_zone_dmax(zone, radius_arcsec)))))) * (1 + 1e-9) + 1e-12, 1e-9)) AS BIGINT)) END;
-        CREATE OR REPLACE TEMP MACRO sky_cell(ra1, cells) AS CAST(floor((((CAST(ra1 AS DOUBLE) % 360) + 360) % 360) / 360 * cells) AS BIGINT) % cells;
-        CREATE OR REPLACE TEMP MACRO xmatch(table1, table2, radius_arcsec) AS TABLE
+        CREATE OR REPLACE MACRO {Catalog}.main.sky_cell(ra1, cells) AS CAST(floor((((CAST(ra1 AS DOUBLE) % 360) + 360) % 360) / 360 * cells) AS BIGINT) % cells;
+        CREATE OR REPLACE MACRO {Catalog}.main.xmatch(table1, table2, radius_arcsec) AS TABLE
             WITH a0 AS (SELECT a AS t1, a.ra AS ra, a.dec AS dec, sky_zone(a.dec, radius_arcsec) + z AS zone FROM query_table(table1) a, (VALUES (-1), (0), (1)) v(z)),
                  a1 AS (SELECT a0.*, sky_zone_cells(zone, radius_arcsec) AS cells FROM a0),
                  za AS (SELECT t1, ra, dec, zone, unnest(list_distinct([(sky_cell(ra, cells) + cells - 1) % cells, sky_cell(ra, cells), (sky_cell(ra, cells) + 1) % cells])) AS cell FROM a1),
@@ -59,7 +63,7 @@ public static class SkyFunctions
                         FROM query_table(table2) b)
             SELECT za.t1, zb.t2, angdist(za.ra, za.dec, zb.ra, zb.dec) * 3600 AS distance_arcsec
             FROM za JOIN zb ON za.zone = zb.zone AND za.cell = zb.cell AND xmatch(za.ra, za.dec, zb.ra, zb.dec, radius_arcsec);
-        CREATE OR REPLACE TEMP MACRO xmatch_nearest(table1, table2, radius_arcsec) AS TABLE
+        CREATE OR REPLACE MACRO {Catalog}.main.xmatch_nearest(table1, table2, radius_arcsec) AS TABLE
             WITH k AS (SELECT a AS t1, a.ra AS ra, a.dec AS dec, row_number() OVER () AS k FROM query_table(table1) a),
                  a0 AS (SELECT k.*, sky_zone(dec, radius_arcsec) + z AS zone FROM k, (VALUES (-1), (0), (1)) v(z)),
                  a1 AS (SELECT a0.*, sky_zone_cells(zone, radius_arcsec) AS cells FROM a0),
@@ -98,7 +102,7 @@ public static class SkyFunctions
         return new SkyCatalog(indexes);
     }
 
-    /// <summary>Defines the sky functions on a session (before or after its configuration is locked: macros are not settings).</summary>
+    /// <summary>Defines the sky functions in <see cref="Catalog"/>, for every session of the connection's instance.</summary>
     public static void Define(DuckDBConnection connection)
     {
         ArgumentNullException.ThrowIfNull(connection);
@@ -127,13 +131,13 @@ public static class SkyFunctions
     {
         if (sky.Tables.Count != 1)
         {
-            return $"CREATE OR REPLACE TEMP MACRO fGetNearbyObjEq(ra_centre, dec_centre, radius_arcmin) AS TABLE SELECT error('{Sql.Literal(NoSkyTable(sky))}') AS objid;";
+            return $"CREATE OR REPLACE MACRO {Catalog}.main.fGetNearbyObjEq(ra_centre, dec_centre, radius_arcmin) AS TABLE SELECT error('{Sql.Literal(NoSkyTable(sky))}') AS objid;";
         }
 
         var table = sky.Tables.First();
         var ra = Sql.Identifier(table.Ra);
         var dec = Sql.Identifier(table.Dec);
-        var sb = new StringBuilder("CREATE OR REPLACE TEMP MACRO fGetNearbyObjEq(ra_centre, dec_centre, radius_arcmin) AS TABLE SELECT *");
+        var sb = new StringBuilder($"CREATE OR REPLACE MACRO {Catalog}.main.fGetNearbyObjEq(ra_centre, dec_centre, radius_arcmin) AS TABLE SELECT *");
         sb.Append(ObjIdColumn(table)).Append(", angdist(").Append(ra).Append(", ").Append(dec).Append(", ra_centre, dec_centre) * 60 AS distance FROM ")
             .Append(DuckDbSandbox.ContextAlias).Append(".main.").Append(Sql.Identifier(table.Table))
             .Append(" WHERE CASE WHEN NOT (CAST(radius_arcmin AS DOUBLE) BETWEEN 0 AND ").Append(MaxConeArcmin)
