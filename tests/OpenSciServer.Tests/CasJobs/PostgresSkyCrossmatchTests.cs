@@ -399,6 +399,16 @@ public sealed class PostgresSkyCrossmatchTests(SkyCrossmatchPlatform platform) :
     }
 
     [Fact]
+    public async Task LongQuery_BadXmatchCall_RefusedAtSubmission()
+    {
+        var response = await platform.User.PostAsJsonAsync("/api/casjobs/jobs",
+            new { context = Pg, query = "SELECT x.t1.id INTO mydb.never FROM xmatch('mydb.targets', 'sources; drop', 1) x" });
+
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        Assert.StartsWith("xmatch: 'sources; drop' is not a table name", (await response.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("detail").GetString(), StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task Xmatch_RadiusOutOfRange_SameWordsInBothEngines()
     {
         const string Sql = "SELECT x.t1.id FROM xmatch('mydb.targets', 'sources', 7200) x";
