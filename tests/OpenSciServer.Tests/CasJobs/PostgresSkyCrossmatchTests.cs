@@ -409,6 +409,21 @@ public sealed class PostgresSkyCrossmatchTests(SkyCrossmatchPlatform platform) :
     }
 
     [Fact]
+    public async Task Xmatch_Anonymous_CatalogTablesMatchAndMyDbIsExplained()
+    {
+        using var anonymous = platform.CreateApiClient();
+        var reference = platform.Sources.Count(s => platform.Sources.Any(o => o.Id != s.Id && SkyCrossmatchPlatform.Arcsec(s.Ra, s.Dec, o.Ra, o.Dec) <= 5));
+
+        var self = await RowsAsync(Pg, "SELECT count(DISTINCT x.t1.id) FROM xmatch('sources', 'sources', 5) x WHERE x.t1.id <> x.t2.id", anonymous);
+        var response = await anonymous.PostAsJsonAsync($"/api/casjobs/contexts/{Pg}/query", new { query = "SELECT x.t1.id FROM xmatch('mydb.targets', 'sources', 5) x" });
+
+        Assert.Equal(reference, self[0][0].GetInt64());
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        Assert.Equal("xmatch: there is no table mydb.targets (the first table). Without logging in there is no MyDB: log in to use it.",
+            (await response.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("detail").GetString());
+    }
+
+    [Fact]
     public async Task Xmatch_RadiusOutOfRange_SameWordsInBothEngines()
     {
         const string Sql = "SELECT x.t1.id FROM xmatch('mydb.targets', 'sources', 7200) x";
