@@ -69,8 +69,8 @@ public sealed class QueryJobService(PlatformDbContext db, QueryService queries, 
             sql = QueryJobSql.WithIntoTable(sql, CsvTable.CheckTableName(intoTable));
         }
 
-        // T-SQL the platform refuses (TOP PERCENT, ...) is refused now, not when the job runs.
-        TSqlTranslator.Translate(sql);
+        // T-SQL the platform refuses (TOP PERCENT, ...) is refused now, not when the job runs; in PostgreSQL also bad crossmatch calls.
+        _ = Engines.Postgres.PostgresLocation.IsPostgres(contextPath) ? Engines.Postgres.PostgresCatalogs.Translate(sql).Count : TSqlTranslator.Translate(sql).Statements.Count;
         var job = new QueryJob
         {
             UserId = caller.UserId,

@@ -28,11 +28,14 @@ public sealed class PostgresCatalogs(PlatformDbContext db, AccessService access,
         return PostgresLocation.TryParse(context.Path) ?? throw new InvalidOperationException($"Context {context.Name} has no valid PostgreSQL location: {context.Path}");
     }
 
-    /// <summary>The statements of a query for PostgreSQL: T-SQL translated (TOP, INTO, [names]); other SQL passed on as it is.</summary>
+    /// <summary>
+    /// The statements of a query for PostgreSQL: T-SQL translated (TOP, INTO, [names]); other SQL passed on as it is; in both,
+    /// the crossmatch table functions rewritten onto q3c (<see cref="PostgresSkyRewriter"/>).
+    /// </summary>
     public static IReadOnlyList<PostgresStatement> Translate(string sql)
     {
         var translation = TSqlTranslator.Translate(sql, SqlDialect.Postgres);
-        return translation.Statements.Select(s => new PostgresStatement(s.Sql, translation.ParsedAsTSql && s.ReturnsRows, s.Line, s.IntoTable)).ToList();
+        return translation.Statements.Select(s => new PostgresStatement(PostgresSkyRewriter.Rewrite(s.Sql), translation.ParsedAsTSql && s.ReturnsRows, s.Line, s.IntoTable)).ToList();
     }
 
     public async Task<QueryOutcome> QuickAsync(Caller caller, CatalogContext context, string sql, long maxRows, TimeSpan timeout, CancellationToken ct)

@@ -392,6 +392,11 @@ public sealed partial class PostgresEngine(IOptions<CasJobsOptions> options, ILo
         {
             var statement = index < statements.Count ? statements[index] : statements[^1];
             var (text, position) = PositionIn(e, sent, statement.IsSelect && jobId is null);
+            if (PostgresSkyRewriter.ErrorMessage(e, text, position, myDb) is { } crossmatch)
+            {
+                throw PlatformException.Invalid(crossmatch, "query");
+            }
+
             throw PlatformException.Invalid(PostgresText.ErrorMessage(e.MessageText, e.Detail, e.Hint, text, position, statement.Line + LinesBefore(sent, text), userText), "query");
         }
         finally
@@ -508,6 +513,21 @@ public sealed partial class PostgresEngine(IOptions<CasJobsOptions> options, ILo
         return (new ResultSet(columns, rows, truncated), total);
     }
 
+    // Whole rows (composite values, e.g. t1 of xmatch) Npgsql cannot read even as text: a 400 saying what to select, not a 500.
+    private static string TextOf(NpgsqlDataReader reader, int i)
+    {
+        try
+        {
+            return reader.GetFieldValue<string>(i);
+        }
+        catch (InvalidCastException)
+        {
+            var name = reader.GetName(i);
+            throw PlatformException.Invalid($"The column '{name}' holds values the platform cannot return as they are, such as whole rows (t1 and t2 of xmatch): " +
+                $"select their fields instead (x.{name}.id, or x.{name}.* for all of them), or their text ({name}::text).", "query");
+        }
+    }
+
     // Values JSON carries as they are; the rest as text a person can read (as the DuckDB worker does).
     private static object? ToJsonValue(NpgsqlDataReader reader, int i)
     {
@@ -519,7 +539,7 @@ public sealed partial class PostgresEngine(IOptions<CasJobsOptions> options, ILo
         catch (Exception e) when (e is InvalidCastException or OverflowException or NotSupportedException)
         {
             // numeric beyond decimal's range, NaN numerics, types Npgsql does not map: their text.
-            return reader.GetFieldValue<string>(i);
+            return TextOf(reader, i);
         }
 
         return value switch
