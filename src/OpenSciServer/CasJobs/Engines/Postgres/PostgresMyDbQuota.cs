@@ -48,20 +48,24 @@ public sealed partial class PostgresEngine
     {
         await ExecuteAsync(admin, $$"""
             CREATE OR REPLACE FUNCTION {{UsageFunction}}(schema_name text, OUT bytes bigint, OUT deferred_triggers bigint)
-            LANGUAGE sql STABLE SECURITY INVOKER SET search_path = pg_catalog AS $oss$
+            LANGUAGE sql STABLE SECURITY INVOKER
+            SET search_path = pg_catalog SET enable_seqscan = on SET enable_indexscan = on SET enable_bitmapscan = on
+            SET enable_hashjoin = on SET enable_nestloop = on SET enable_mergejoin = on SET jit = off
+            AS $oss$
+              WITH ns AS (SELECT n.oid FROM pg_namespace n WHERE n.nspname = schema_name),
+              rels AS (SELECT c.oid, c.relkind FROM pg_class c JOIN ns ON c.relnamespace = ns.oid),
+              procs AS (SELECT p.oid, pg_column_size(p.*) AS size FROM pg_proc p JOIN ns ON p.pronamespace = ns.oid),
+              objects AS (
+                SELECT oid FROM ns UNION ALL SELECT oid FROM rels UNION ALL SELECT oid FROM procs
+                UNION ALL SELECT t.oid FROM pg_type t JOIN ns ON t.typnamespace = ns.oid
+                UNION ALL SELECT k.oid FROM pg_constraint k JOIN ns ON k.connamespace = ns.oid)
               SELECT
-                (SELECT coalesce(sum(pg_total_relation_size(c.oid)), 0) FROM pg_class c WHERE c.relnamespace = n.oid AND c.relkind IN ('r', 'm', 'S'))::bigint
-                + (SELECT coalesce(sum(pg_column_size(p.*)), 0) FROM pg_proc p WHERE p.pronamespace = n.oid)::bigint
-                + (SELECT coalesce(sum(pg_column_size(r.ev_action)), 0) FROM pg_rewrite r JOIN pg_class c ON c.oid = r.ev_class WHERE c.relnamespace = n.oid)::bigint
-                + (SELECT coalesce(sum(pg_column_size(d.description)), 0) FROM pg_description d
-                   WHERE d.objoid = n.oid
-                      OR d.objoid IN (SELECT c.oid FROM pg_class c WHERE c.relnamespace = n.oid)
-                      OR d.objoid IN (SELECT p.oid FROM pg_proc p WHERE p.pronamespace = n.oid)
-                      OR d.objoid IN (SELECT t.oid FROM pg_type t WHERE t.typnamespace = n.oid)
-                      OR d.objoid IN (SELECT k.oid FROM pg_constraint k WHERE k.connamespace = n.oid))::bigint,
-                (SELECT count(*) FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid
-                  WHERE c.relnamespace = n.oid AND t.tgdeferrable AND NOT t.tgisinternal)
-              FROM pg_namespace n WHERE n.nspname = schema_name
+                (SELECT coalesce(sum(pg_total_relation_size(r.oid)), 0) FROM rels r WHERE r.relkind IN ('r', 'm', 'S'))::bigint
+                + (SELECT coalesce(sum(p.size), 0) FROM procs p)::bigint
+                + (SELECT coalesce(sum(pg_column_size(w.ev_action)), 0) FROM pg_rewrite w JOIN rels r ON r.oid = w.ev_class)::bigint
+                + (SELECT coalesce(sum(pg_column_size(d.description)), 0) FROM pg_description d JOIN (SELECT DISTINCT oid FROM objects) o ON o.oid = d.objoid)::bigint,
+                (SELECT count(*) FROM pg_trigger t JOIN rels r ON r.oid = t.tgrelid WHERE t.tgdeferrable AND NOT t.tgisinternal)
+              FROM ns
             $oss$;
             REVOKE ALL ON FUNCTION {{UsageFunction}}(text) FROM PUBLIC;
             GRANT EXECUTE ON FUNCTION {{UsageFunction}}(text) TO PUBLIC;
