@@ -20,13 +20,15 @@ public sealed partial class PostgresOrphans(PostgresEngine engine, IOptions<CasJ
 
     public async Task StartAsync(CancellationToken cancellationToken)
     {
-        engine.Identify(PlatformId(platform.Value.DataPath));
-        foreach (var (name, server) in options.Value.PostgresServers)
+        var servers = options.Value.PostgresServers.Where(s => !string.IsNullOrWhiteSpace(s.Value.ConnectionString)).ToList();
+        if (servers.Count == 0)
         {
-            if (string.IsNullOrWhiteSpace(server.ConnectionString))
-            {
-                continue;
-            }
+            return;
+        }
+
+        engine.Identify(PlatformId(platform.Value.DataPath));
+        foreach (var (name, server) in servers)
+        {
 
             try
             {
