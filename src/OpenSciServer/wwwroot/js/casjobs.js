@@ -128,6 +128,10 @@ function main(page) {
     jobsStatus: new Map(),
     mydbTables: [],
     mydbSelected: null,
+    // The caller's MyDB schemas in PostgreSQL databases, and the one of the selected context (if it lives in PostgreSQL).
+    pgMyDbs: [],
+    pgSchema: null,
+    pgColumns: new Map(),
   };
 
   // ---------------------------------------------------------------- tabs
@@ -153,7 +157,11 @@ function main(page) {
   if (remembered) { textarea.value = remembered; }
   let editor = null;
 
-  const hintTables = () => Object.fromEntries(state.tables.map((t) => [t.name, (state.columns.get(t.name) || []).map((c) => c.name)]));
+  const hintTables = () => Object.fromEntries([
+    ...state.tables.map((t) => [t.name, (state.columns.get(t.name) || []).map((c) => c.name)]),
+    // In a PostgreSQL context, mydb.T is the user's schema in that database: completed as mydb.name.
+    ...(state.pgSchema ? state.pgSchema.tables.map((t) => [`mydb.${t.name}`, (state.pgColumns.get(t.name) || []).map((c) => c.name)]) : []),
+  ]);
 
   // The table a query reads (the first known name after FROM or JOIN): its columns complete without a prefix.
   const defaultTable = () => {
@@ -293,6 +301,87 @@ function main(page) {
     state.columnsRoute = true;
     renderSchema();
     loadCompletionColumns(context);
+    if (context.toLowerCase() !== 'mydb') { loadPgSchema(context); }
+  };
+
+  /** The caller's PostgreSQL MyDB schemas (an empty list when the server has none or cannot say). */
+  const fetchPgMyDbs = async () => {
+    try {
+      state.pgMyDbs = (await call('GET', 'mydb/postgres')) || [];
+    } catch {
+      state.pgMyDbs = [];
+    }
+    return state.pgMyDbs;
+  };
+
+  /** The selected context's MyDB schema, when the context lives in PostgreSQL: shown under its tables, and completed. */
+  const loadPgSchema = async (context) => {
+    const mydbs = await fetchPgMyDbs();
+    if (state.context !== context) { return; }
+    const schema = mydbs.find((m) => (m.contexts || []).includes(context)) || null;
+    state.pgSchema = schema;
+    state.pgColumns = new Map();
+    renderSchema();
+    for (const table of (schema ? schema.tables : []).slice(0, 100)) {
+      if (state.context !== context) { return; }
+      try {
+        const detail = await call('GET', pgTablePath(schema, table.name));
+        state.pgColumns.set(table.name, detail.columns || []);
+      } catch {
+        // Dropped meanwhile: completion goes without its columns.
+      }
+    }
+  };
+
+  const pgTablePath = (schema, name) => `mydb/postgres/${enc(schema.server)}/${enc(schema.database)}/tables/${enc(name)}`;
+
+  const pgSchemaGroup = () => {
+    const schema = state.pgSchema;
+    if (!schema) { return null; }
+    const filter = schemaFilter.value.trim().toLowerCase();
+    const tables = schema.tables.filter((t) => !filter || t.name.toLowerCase().includes(filter));
+    return h('div', { class: 'mt-3', 'data-testid': 'schema-pgmydb' },
+      h('h3', { class: 'h6 mb-1' }, icon('hdd', 'me-1'), 'Your MyDB here'),
+      h('div', { class: 'small text-body-secondary mb-2', text: `mydb.name is your schema ${schema.schema} in ${schema.database} (${bytes(schema.usedBytes)} of ${bytes(schema.quotaBytes)} used).` }),
+      schema.tables.length === 0
+        ? h('div', { class: 'small text-body-secondary', 'data-testid': 'schema-pgmydb-empty', text: 'No tables yet: SELECT … INTO mydb.name keeps a result here.' })
+        : tables.map((table, index) => pgSchemaTable(schema, table, index)));
+  };
+
+  const pgSchemaTable = (schema, table, index) => {
+    const id = `schema-pg-columns-${index}`;
+    const columnsBox = h('div', { id, class: 'schema-columns', hidden: true });
+    const toggle = h('button', {
+      type: 'button', class: 'btn btn-link schema-toggle p-0 text-start text-decoration-none', 'aria-expanded': 'false', 'aria-controls': id,
+      'data-testid': 'schema-toggle', title: 'Show the columns',
+    }, icon('chevron-right', 'schema-chevron me-1'), h('span', { class: 'fw-semibold text-break', text: `mydb.${table.name}` }));
+    toggle.addEventListener('click', async () => {
+      const open = toggle.getAttribute('aria-expanded') !== 'true';
+      toggle.setAttribute('aria-expanded', String(open));
+      columnsBox.hidden = !open;
+      if (open && !columnsBox.hasChildNodes()) {
+        columnsBox.append(h('div', { class: 'small text-body-secondary', text: 'Loading columns…' }));
+        try {
+          const detail = await call('GET', pgTablePath(schema, table.name));
+          state.pgColumns.set(table.name, detail.columns || []);
+          columnsBox.replaceChildren(columnsTable(detail.columns || [], true));
+        } catch (error) {
+          columnsBox.replaceChildren(h('div', { class: 'small text-body-secondary', text: error.message }));
+        }
+      }
+    });
+    const preview = h('button', {
+      type: 'button', class: 'btn btn-sm btn-link p-0 ms-auto schema-preview', title: `Quick query: the first 100 rows of mydb.${table.name}`,
+      'aria-label': `Show the first 100 rows of mydb.${table.name}`, 'data-testid': 'schema-preview',
+    }, icon('play-circle'));
+    preview.addEventListener('click', () => { setSql(`SELECT TOP 100 * FROM mydb.${quoteName(table.name)}`); runQuick(); });
+    return h('div', { class: 'schema-table', 'data-testid': 'schema-pgmydb-table', 'data-table': table.name },
+      h('div', { class: 'd-flex align-items-center gap-2' }, toggle, preview),
+      h('div', { class: 'small text-body-secondary' },
+        h('span', { text: `${number(table.rows)} rows` }),
+        typeof table.columns === 'number' ? ` · ${number(table.columns)} columns` : '',
+        typeof table.sizeBytes === 'number' ? ` · ${bytes(table.sizeBytes)}` : ''),
+      columnsBox);
   };
 
   /** The columns of a table (cached); null when the server cannot say. */
@@ -328,9 +417,13 @@ function main(page) {
     schemaCount.textContent = state.tables.length === 1 ? '1 table' : `${number(state.tables.length)} tables`;
     if (state.tables.length === 0) {
       schemaList.replaceChildren(h('div', { class: 'small text-body-secondary', 'data-testid': 'schema-empty', text: state.context.toLowerCase() === 'mydb' ? 'MyDB has no tables yet.' : 'This context has no tables.' }));
+      const group = pgSchemaGroup();
+      if (group) { schemaList.append(group); }
       return;
     }
     schemaList.replaceChildren(...tables.map((table, index) => schemaTable(table, index)));
+    const group = pgSchemaGroup();
+    if (group) { schemaList.append(group); }
   };
 
   const schemaTable = (table, index) => {
@@ -438,6 +531,9 @@ function main(page) {
       if (context.toLowerCase() === 'mydb' && (sets.length === 0 || /\b(into|create|drop|alter)\b/i.test(query))) {
         // The statement may have changed MyDB's tables: the schema follows (the MyDB tab reloads when shown).
         loadSchema(context);
+      } else if (context.toLowerCase() !== 'mydb' && /\b(into|create|drop|alter)\b/i.test(query)) {
+        // In a PostgreSQL context, MyDB is a schema of its database: its tables follow.
+        loadPgSchema(context);
       }
     } catch (error) {
       if (error && error.name === 'AbortError') {
@@ -973,7 +1069,7 @@ function main(page) {
     if (active > 0) { state.jobsTimer = window.setTimeout(loadJobs, 2000); }
     if (finishedTable) {
       if (!$('#pane-mydb').hidden && $('#pane-mydb').classList.contains('active')) { loadMyDb(); }
-      if (state.context.toLowerCase() === 'mydb') { loadSchema(state.context); }
+      if (state.context.toLowerCase() === 'mydb') { loadSchema(state.context); } else { loadPgSchema(state.context); }
     }
   };
 
@@ -1110,6 +1206,7 @@ function main(page) {
       show(mydbDetail, false);
     }
     loadShared();
+    loadPgMyDbs();
   };
 
   const renderUsage = (info) => {
@@ -1309,6 +1406,105 @@ function main(page) {
     });
     call('GET', `${tablePath(name)}/sharing`).then((current) => { principals = current || []; render(); }).catch((error) => { note.textContent = error.message; });
     return h('div', {}, note, list, form);
+  };
+
+  // ---------------------------------------------------------------- MyDB in PostgreSQL databases
+
+  const pgBox = $('[data-pgmydb]');
+  const pgList = $('[data-pgmydb-list]');
+  const pgError = $('[data-pgmydb-error]');
+  const pgMessage = $('[data-pgmydb-message]');
+  const pgFail = (message) => { pgError.textContent = message; show(pgError, true); show(pgMessage, false); };
+  const pgSay = (message) => { pgMessage.textContent = message; show(pgMessage, true); show(pgError, false); };
+
+  const loadPgMyDbs = async () => {
+    const mydbs = await fetchPgMyDbs();
+    show(pgBox, mydbs.length > 0);
+    pgList.replaceChildren(...mydbs.map((schema) => pgSchemaCard(schema)));
+  };
+
+  const pgSchemaCard = (schema) => {
+    const percent = schema.quotaBytes > 0 ? Math.min(100, Math.round((schema.usedBytes * 100) / schema.quotaBytes)) : 0;
+    const context = (schema.contexts || [])[0];
+    return h('div', { class: 'mb-4', 'data-testid': 'pgmydb-schema', 'data-server': schema.server, 'data-database': schema.database },
+      h('h3', { class: 'h6 mb-1' }, icon('server', 'me-1 text-primary'), h('span', { 'data-testid': 'pgmydb-name', text: `${schema.server} / ${schema.database}` }),
+        h('span', { class: 'small text-body-secondary ms-2 font-monospace', text: schema.schema })),
+      h('div', { class: 'small text-body-secondary mb-1', text: `Reached from ${(schema.contexts || []).join(', ') || 'no context'} as mydb.name.` }),
+      h('div', { class: 'progress quota-bar mb-1', role: 'progressbar', 'aria-label': `MyDB space used in ${schema.database}`, 'aria-valuemin': '0', 'aria-valuemax': '100', 'aria-valuenow': String(percent) },
+        h('div', { class: `progress-bar ${percent >= 90 ? 'bg-danger' : percent >= 70 ? 'bg-warning' : 'bg-success'}`, style: `width: ${percent}%` })),
+      h('div', { class: 'small text-body-secondary mb-2', 'data-testid': 'pgmydb-usage-text', text: `${bytes(schema.usedBytes)} of ${bytes(schema.quotaBytes)} used` }),
+      schema.tables.length === 0
+        ? h('div', { class: 'small text-body-secondary', 'data-testid': 'pgmydb-empty', text: 'No tables yet.' })
+        : h('div', { class: 'table-responsive' }, h('table', { class: 'table table-sm table-hover align-middle mb-0', 'data-testid': 'pgmydb-table' },
+          h('thead', {}, h('tr', {},
+            h('th', { scope: 'col', text: 'Table' }), h('th', { scope: 'col', class: 'text-end', text: 'Rows' }),
+            h('th', { scope: 'col', class: 'text-end d-none d-md-table-cell', text: 'Size' }), h('th', { scope: 'col', class: 'text-end' }, h('span', { class: 'visually-hidden', text: 'Actions' })))),
+          h('tbody', {}, schema.tables.flatMap((table) => pgTableRow(schema, table, context))))));
+  };
+
+  const pgTableRow = (schema, table, context) => {
+    const columnsRow = h('tr', { hidden: true, 'data-testid': 'pgmydb-columns' }, h('td', { colspan: '4' }));
+    const row = h('tr', { 'data-testid': 'pgmydb-row', 'data-table': table.name },
+      h('td', {},
+        h('span', { class: 'fw-semibold text-break font-monospace', text: table.name }),
+        h('div', { class: 'small text-body-secondary', text: `${number(table.columns)} columns` })),
+      h('td', { class: 'text-end', 'data-testid': 'pgmydb-rows', text: number(table.rows) }),
+      h('td', { class: 'text-end d-none d-md-table-cell', text: bytes(table.sizeBytes) }),
+      h('td', { class: 'text-end text-nowrap' },
+        h('div', { class: 'btn-group btn-group-sm', role: 'group', 'aria-label': `Actions for ${table.name}` },
+          context ? h('button', {
+            type: 'button', class: 'btn btn-outline-secondary', title: `Query it in ${context}`, 'aria-label': `Query ${table.name}`, 'data-testid': 'pgmydb-query',
+            onclick: () => loadIntoEditor(context, `SELECT TOP 100 * FROM mydb.${quoteName(table.name)}`),
+          }, icon('terminal')) : null,
+          h('button', {
+            type: 'button', class: 'btn btn-outline-secondary', title: 'Columns', 'aria-label': `Columns of ${table.name}`, 'data-testid': 'pgmydb-show-columns',
+            onclick: async () => {
+              columnsRow.hidden = !columnsRow.hidden;
+              if (columnsRow.hidden) { return; }
+              const cell = columnsRow.firstChild;
+              cell.replaceChildren(h('div', { class: 'small text-body-secondary', text: 'Loading the columns…' }));
+              try {
+                const detail = await call('GET', pgTablePath(schema, table.name));
+                cell.replaceChildren(columnsTable(detail.columns || []));
+              } catch (error) {
+                cell.replaceChildren(h('div', { class: 'small text-danger', text: error.message }));
+              }
+            },
+          }, icon('list-columns')),
+          h('button', {
+            type: 'button', class: 'btn btn-outline-secondary', title: 'Rename', 'aria-label': `Rename ${table.name}`, 'data-testid': 'pgmydb-rename',
+            onclick: () => renamePgTable(schema, table),
+          }, icon('pencil')),
+          h('button', {
+            type: 'button', class: 'btn btn-outline-danger', title: 'Drop', 'aria-label': `Drop ${table.name}`, 'data-testid': 'pgmydb-drop',
+            onclick: () => dropPgTable(schema, table),
+          }, icon('trash')))));
+    return [row, columnsRow];
+  };
+
+  const renamePgTable = async (schema, table) => {
+    const to = window.prompt(`New name for ${table.name} in ${schema.database} (letters, digits and _; lower case):`, table.name);
+    if (!to || to === table.name) { return; }
+    try {
+      const renamed = await call('PATCH', pgTablePath(schema, table.name), { name: to });
+      await loadPgMyDbs();
+      pgSay(`Renamed ${table.name} to ${(renamed && renamed.name) || to} in ${schema.database}.`);
+      if (state.pgSchema && state.pgSchema.database === schema.database && state.pgSchema.server === schema.server) { loadPgSchema(state.context); }
+    } catch (error) {
+      pgFail(error.message);
+    }
+  };
+
+  const dropPgTable = async (schema, table) => {
+    if (!window.confirm(`Drop the table ${table.name} and its ${number(table.rows)} rows from your MyDB in ${schema.database}? This cannot be undone.`)) { return; }
+    try {
+      await call('DELETE', pgTablePath(schema, table.name));
+      await loadPgMyDbs();
+      pgSay(`Dropped ${table.name} from ${schema.database}.`);
+      if (state.pgSchema && state.pgSchema.database === schema.database && state.pgSchema.server === schema.server) { loadPgSchema(state.context); }
+    } catch (error) {
+      pgFail(error.message);
+    }
   };
 
   $('[data-mydb-refresh]').addEventListener('click', () => loadMyDb());

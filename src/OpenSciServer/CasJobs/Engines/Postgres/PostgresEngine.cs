@@ -84,7 +84,7 @@ public sealed partial class PostgresEngine(IOptions<CasJobsOptions> options, ILo
                 Database = database,
                 Username = role,
                 Password = PasswordOf(server, role),
-                ApplicationName = "opensciserver-query",
+                ApplicationName = QueryApplicationName,
                 MaxPoolSize = Math.Max(1, config.ConnectionsPerUser),
                 ConnectionIdleLifetime = 60,
                 CommandTimeout = 0,
@@ -155,6 +155,7 @@ public sealed partial class PostgresEngine(IOptions<CasJobsOptions> options, ILo
             GRANT USAGE ON SCHEMA {SkySchema} TO PUBLIC;
             """, CancellationToken.None);
         await PostgresSky.DefineAsync(admin, CancellationToken.None);
+        await PrepareQuotaAsync(admin);
     }
 
     /// <summary>
@@ -301,6 +302,12 @@ public sealed partial class PostgresEngine(IOptions<CasJobsOptions> options, ILo
         var role = RoleOf(caller);
         var myDb = MyDbSchemaOf(caller);
         var config = Server(location.Server);
+        if (myDb is not null)
+        {
+            // The platform commits a query after measuring MyDB (decision 0016): SQL may not end the transaction itself.
+            PostgresStatements.RefuseTransactionControl(statements.Select(s => s.Sql));
+        }
+
         NpgsqlConnection connection;
         try
         {
@@ -343,8 +350,17 @@ public sealed partial class PostgresEngine(IOptions<CasJobsOptions> options, ILo
                     // Committed just before the platform stopped: not run twice.
                     return new QueryOutcome([], [], done);
                 }
+            }
 
-                await ExecuteAsync(conn, "BEGIN", CancellationToken.None);
+            // A logged-in user's query runs in the platform's transaction, committed only if MyDB stays within its quota.
+            var guard = myDb is null ? null : await BeginGuardedAsync(conn, location, myDb);
+            if (jobId is not null)
+            {
+                if (guard is null)
+                {
+                    await ExecuteAsync(conn, "BEGIN", CancellationToken.None);
+                }
+
                 before = myDb is null ? [] : await TablesOfAsync(conn, myDb);
             }
 
@@ -353,7 +369,8 @@ public sealed partial class PostgresEngine(IOptions<CasJobsOptions> options, ILo
             {
                 var statement = statements[index];
                 sent = PostgresText.WithMyDbSchema(statement.Sql, myDb);
-                last = await RunStatementAsync(conn, statement, sent, maxRows, countAll: jobId is not null, sets, affected);
+                last = guard is null ? await RunStatementAsync(conn, statement, sent, maxRows, countAll: jobId is not null, sets, affected)
+                    : await RunGuardedStatementAsync(conn, guard, statement, sent, maxRows, countAll: jobId is not null, sets, affected);
             }
 
             if (jobId is { } jid && myDb is not null)
@@ -367,13 +384,17 @@ public sealed partial class PostgresEngine(IOptions<CasJobsOptions> options, ILo
                     last = (long)(await ScalarAsync(conn, $"SELECT count(*) FROM {Sql.Identifier(myDb)}.{Sql.Identifier(table)}", CancellationToken.None))!;
                 }
 
-                await ExecuteAsync(conn, "COMMIT", CancellationToken.None);
+                await CommitAsync(conn, guard);
                 job = new LongQueryResult(table, last);
             }
             else if (jobId is not null)
             {
-                await ExecuteAsync(conn, "COMMIT", CancellationToken.None);
+                await CommitAsync(conn, guard);
                 job = new LongQueryResult(null, last);
+            }
+            else if (guard is not null)
+            {
+                await CommitAsync(conn, guard);
             }
 
             return new QueryOutcome(sets, affected, job);
