@@ -113,15 +113,23 @@ public static class JsonValues
     {
         try
         {
-            return reader.GetDecimal(i);
+            var value = reader.GetDecimal(i);
+            if (decimal.Abs(value) < 1e15m)
+            {
+                return value;
+            }
         }
         catch (OverflowException)
         {
-            // Beyond .NET's 28 digits (DECIMAL(38, s)): the exact digits as text, as for other integers beyond 64 bits.
+        }
+
+        {
+            // Maybe beyond .NET decimal's 28 digits (DECIMAL(38, s)): the exact digits, as a number while a decimal holds them, else as text.
             var d = reader.GetFieldValue<DuckDBDecimal>(i);
             var digits = BigInteger.Abs((new BigInteger(d.Value.Upper) << 64) + d.Value.Lower).ToString(CultureInfo.InvariantCulture).PadLeft(d.Scale + 1, '0');
             var sign = d.Value.Upper < 0 ? "-" : "";
-            return d.Scale == 0 ? sign + digits : $"{sign}{digits[..^d.Scale]}.{digits[^d.Scale..]}";
+            var text = d.Scale == 0 ? sign + digits : $"{sign}{digits[..^d.Scale]}.{digits[^d.Scale..]}";
+            return digits.TrimStart('0').Length <= 28 ? decimal.Parse(text, CultureInfo.InvariantCulture) : text;
         }
     }
 

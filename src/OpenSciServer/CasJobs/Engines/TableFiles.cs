@@ -39,7 +39,7 @@ public static class TableFiles
         {
             case TableFormats.Csv:
                 // Nested values (STRUCT, LIST, MAP, ...) as their JSON text, as in query results, rather than DuckDB's own text.
-                MyDbSession.Execute(db, $"COPY (SELECT {CsvColumns(db, source)} FROM {source}) TO '{Sql.Literal(file)}' (FORMAT csv, HEADER true, USE_TMP_FILE false)");
+                MyDbSession.Execute(db, $"COPY (SELECT {FileColumns(db, source)} FROM {source}) TO '{Sql.Literal(file)}' (FORMAT csv, HEADER true, USE_TMP_FILE false)");
                 return Count(db, source);
             case TableFormats.Parquet:
                 MyDbSession.Execute(db, $"COPY {source} TO '{Sql.Literal(file)}' (FORMAT parquet, USE_TMP_FILE false)");
@@ -213,7 +213,7 @@ public static class TableFiles
         if (text.Count > 0)
         {
             using var command = db.CreateCommand();
-            command.CommandText = $"SELECT * FROM {source}";
+            command.CommandText = $"SELECT {FileColumns(db, source)} FROM {source}";
             using var reader = command.ExecuteReader();
             while (reader.Read())
             {
@@ -260,7 +260,7 @@ public static class TableFiles
     private static (List<TableFileColumn> Columns, long Rows) Describe(DuckDBConnection db, string source, string table)
     {
         using var command = db.CreateCommand();
-        command.CommandText = $"SELECT * FROM {source} LIMIT 0";
+        command.CommandText = $"SELECT {FileColumns(db, source)} FROM {source} LIMIT 0";
         using var reader = command.ExecuteReader();
         var units = Units(db, table);
         var columns = Enumerable.Range(0, reader.FieldCount)
@@ -271,7 +271,7 @@ public static class TableFiles
     private static async Task ForEachRowAsync(DuckDBConnection db, string source, List<TableFileColumn> columns, Func<object?[], ValueTask> write)
     {
         using var command = db.CreateCommand();
-        command.CommandText = $"SELECT * FROM {source}";
+        command.CommandText = $"SELECT {FileColumns(db, source)} FROM {source}";
         using var reader = command.ExecuteReader();
         while (reader.Read())
         {
@@ -285,12 +285,21 @@ public static class TableFiles
         }
     }
 
-    // A value of a text column in a file: read as for JSON (lists with NULLs, intervals of months, ...), then as its text.
-    private static string? ReadText(DuckDBDataReader reader, int i) =>
-        JsonValues.Read(reader, i, JsonValues.TypeName(reader, i)) is { } value ? JsonValues.Text(value) : null;
+    // A value of a text column in a file: read as for JSON (intervals of months, infinite dates, wide decimals), then as its text.
+    private static string? ReadText(DuckDBDataReader reader, int i)
+    {
+        try
+        {
+            return JsonValues.Read(reader, i, JsonValues.TypeName(reader, i)) is { } value ? JsonValues.Text(value) : null;
+        }
+        catch (WorkerRefusalException e)
+        {
+            throw new InvalidDataException(e.Message, e);
+        }
+    }
 
-    // The columns of a table for a CSV file: nested ones as JSON text (to_json), the others as they are.
-    private static string CsvColumns(DuckDBConnection db, string source)
+    // The columns of a table for a file: nested ones (STRUCT, LIST, MAP, ...) as their JSON text (to_json), the others as they are.
+    private static string FileColumns(DuckDBConnection db, string source)
     {
         using var command = db.CreateCommand();
         command.CommandText = $"SELECT * FROM {source} LIMIT 0";
