@@ -254,7 +254,7 @@ public sealed class QueryService(
             {
                 System.Text.Json.JsonValueKind.Null => "",
                 System.Text.Json.JsonValueKind.String => Csv(v.GetString()!),
-                _ => v.GetRawText(),
+                _ => Csv(v.GetRawText()), // a nested value (object, array) is its JSON text, quoted
             })).Append('\n');
         }
 

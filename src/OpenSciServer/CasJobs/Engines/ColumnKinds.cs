@@ -104,12 +104,6 @@ public static class ColumnKinds
         ColumnKind.Text => value.ValueKind == JsonValueKind.String ? value.GetString() : value.GetRawText(),
     };
 
-    private static string Text(object value) => value switch
-    {
-        string s => s,
-        DateTime d => d.ToString("O", CultureInfo.InvariantCulture),
-        DateTimeOffset d => d.ToString("O", CultureInfo.InvariantCulture),
-        byte[] bytes => Convert.ToBase64String(bytes),
-        _ => Convert.ToString(value, CultureInfo.InvariantCulture) ?? "",
-    };
+    // Text as it is; anything else as JSON's rules write it (dates ISO 8601, BLOBs base64, nested values as JSON text).
+    private static string Text(object value) => JsonValues.Text(JsonValues.Convert(value));
 }

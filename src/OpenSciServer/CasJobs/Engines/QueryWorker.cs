@@ -198,7 +198,7 @@ public static class QueryWorker
         using var rows = command.ExecuteReader();
         while (rows.Read())
         {
-            _ = ToJsonValue(rows.GetValue(0));
+            _ = JsonValues.Read(rows, 0, rows.GetDataTypeName(0));
         }
     }
 
@@ -216,7 +216,7 @@ public static class QueryWorker
         }
 
         using var reader = command.ExecuteReader();
-        var columns = Enumerable.Range(0, reader.FieldCount).Select(i => new WorkerColumn(reader.GetName(i), reader.GetDataTypeName(i))).ToList();
+        var columns = Enumerable.Range(0, reader.FieldCount).Select(i => new WorkerColumn(reader.GetName(i), JsonValues.TypeName(reader, i))).ToList();
         await WriteAsync(writer, new WorkerMessage("columns", index, Columns: columns));
         var rows = new List<object?[]>(Batch);
         long count = 0;
@@ -239,7 +239,7 @@ public static class QueryWorker
             var row = new object?[reader.FieldCount];
             for (var i = 0; i < row.Length; i++)
             {
-                row[i] = reader.IsDBNull(i) ? null : ToJsonValue(reader.GetValue(i));
+                row[i] = JsonValues.Read(reader, i, columns[i].Type);
             }
 
             rows.Add(row);
@@ -291,18 +291,6 @@ public static class QueryWorker
 
         await WriteAsync(writer, new WorkerMessage("done", -1, Count: upload.Rows.Count));
     }
-
-    // Values JSON can carry as they are; the rest as text a person can read.
-    private static object? ToJsonValue(object value) => value switch
-    {
-        double or float or int or long or short or byte or sbyte or ushort or uint or bool or string or decimal => value,
-        ulong u => u <= long.MaxValue ? (long)u : u.ToString(System.Globalization.CultureInfo.InvariantCulture),
-        System.Numerics.BigInteger b => b.ToString(System.Globalization.CultureInfo.InvariantCulture),
-        DateTime d => d.ToString("O", System.Globalization.CultureInfo.InvariantCulture),
-        DateTimeOffset d => d.ToString("O", System.Globalization.CultureInfo.InvariantCulture),
-        byte[] bytes => Convert.ToBase64String(bytes),
-        _ => Convert.ToString(value, System.Globalization.CultureInfo.InvariantCulture),
-    };
 
     internal static async Task WriteAsync(StreamWriter writer, WorkerMessage message)
     {

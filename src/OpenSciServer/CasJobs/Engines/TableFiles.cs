@@ -38,7 +38,8 @@ public static class TableFiles
         switch (format)
         {
             case TableFormats.Csv:
-                MyDbSession.Execute(db, $"COPY {source} TO '{Sql.Literal(file)}' (FORMAT csv, HEADER true, USE_TMP_FILE false)");
+                // Nested values (STRUCT, LIST, MAP, ...) as their JSON text, as in query results, rather than DuckDB's own text.
+                MyDbSession.Execute(db, $"COPY (SELECT {FileColumns(db, source)} FROM {source}) TO '{Sql.Literal(file)}' (FORMAT csv, HEADER true, USE_TMP_FILE false)");
                 return Count(db, source);
             case TableFormats.Parquet:
                 MyDbSession.Execute(db, $"COPY {source} TO '{Sql.Literal(file)}' (FORMAT parquet, USE_TMP_FILE false)");
@@ -212,7 +213,7 @@ public static class TableFiles
         if (text.Count > 0)
         {
             using var command = db.CreateCommand();
-            command.CommandText = $"SELECT * FROM {source}";
+            command.CommandText = $"SELECT {FileColumns(db, source)} FROM {source}";
             using var reader = command.ExecuteReader();
             while (reader.Read())
             {
@@ -220,7 +221,7 @@ public static class TableFiles
                 {
                     if (!reader.IsDBNull(i))
                     {
-                        widths[i] = Math.Max(widths[i], FitsText((string)ColumnKinds.FromEngine(reader.GetValue(i), ColumnKind.Text)!).Length);
+                        widths[i] = Math.Max(widths[i], FitsText((string)ColumnKinds.FromEngine(ReadText(reader, i), ColumnKind.Text)!).Length);
                     }
                 }
             }
@@ -259,29 +260,55 @@ public static class TableFiles
     private static (List<TableFileColumn> Columns, long Rows) Describe(DuckDBConnection db, string source, string table)
     {
         using var command = db.CreateCommand();
-        command.CommandText = $"SELECT * FROM {source} LIMIT 0";
+        command.CommandText = $"SELECT {FileColumns(db, source)} FROM {source} LIMIT 0";
         using var reader = command.ExecuteReader();
         var units = Units(db, table);
         var columns = Enumerable.Range(0, reader.FieldCount)
-            .Select(i => new TableFileColumn(reader.GetName(i), ColumnKinds.Of(reader.GetDataTypeName(i)), units.GetValueOrDefault(reader.GetName(i)))).ToList();
+            .Select(i => new TableFileColumn(reader.GetName(i), ColumnKinds.Of(JsonValues.TypeName(reader, i)), units.GetValueOrDefault(reader.GetName(i)))).ToList();
         return (columns, Count(db, source));
     }
 
     private static async Task ForEachRowAsync(DuckDBConnection db, string source, List<TableFileColumn> columns, Func<object?[], ValueTask> write)
     {
         using var command = db.CreateCommand();
-        command.CommandText = $"SELECT * FROM {source}";
+        command.CommandText = $"SELECT {FileColumns(db, source)} FROM {source}";
         using var reader = command.ExecuteReader();
         while (reader.Read())
         {
             var values = new object?[columns.Count];
             for (var i = 0; i < values.Length; i++)
             {
-                values[i] = reader.IsDBNull(i) ? null : ColumnKinds.FromEngine(reader.GetValue(i), columns[i].Kind);
+                values[i] = reader.IsDBNull(i) ? null : ColumnKinds.FromEngine(columns[i].Kind == ColumnKind.Text ? ReadText(reader, i) : reader.GetValue(i), columns[i].Kind);
             }
 
             await write(values);
         }
+    }
+
+    // A value of a text column in a file: read as for JSON (intervals of months, infinite dates, wide decimals), then as its text.
+    private static string? ReadText(DuckDBDataReader reader, int i)
+    {
+        try
+        {
+            return JsonValues.Read(reader, i, JsonValues.TypeName(reader, i)) is { } value ? JsonValues.Text(value) : null;
+        }
+        catch (WorkerRefusalException e)
+        {
+            throw new InvalidDataException(e.Message, e);
+        }
+    }
+
+    // The columns of a table for a file: nested ones (STRUCT, LIST, MAP, ...) as their JSON text (to_json), the others as they are.
+    private static string FileColumns(DuckDBConnection db, string source)
+    {
+        using var command = db.CreateCommand();
+        command.CommandText = $"SELECT * FROM {source} LIMIT 0";
+        using var reader = command.ExecuteReader();
+        return string.Join(", ", Enumerable.Range(0, reader.FieldCount).Select(i =>
+        {
+            var name = Sql.Identifier(reader.GetName(i));
+            return JsonValues.TypeName(reader, i) is "Struct" or "List" or "Array" or "Map" or "Union" ? $"to_json({name}) AS {name}" : name;
+        }));
     }
 
     /// <summary>The units of a MyDB table's columns: their comments (set by a FITS import, or by the user with COMMENT ON COLUMN).</summary>

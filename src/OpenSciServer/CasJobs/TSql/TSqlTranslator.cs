@@ -6,8 +6,9 @@ namespace OpenSciServer.CasJobs.TSql;
 /// <summary>
 /// One statement ready for DuckDB, the MyDB table it creates when it was a SELECT ... INTO, and the
 /// line of the user's text it starts on (so the engine's "LINE n" can be told in the user's lines).
+/// <paramref name="Explain"/>: an EXPLAIN of a statement, which returns the plan as rows and creates nothing.
 /// </summary>
-public sealed record TranslatedStatement(string Sql, string? IntoTable, bool ReturnsRows, int Line = 1);
+public sealed record TranslatedStatement(string Sql, string? IntoTable, bool ReturnsRows, int Line = 1, bool Explain = false);
 
 /// <summary>The engine the translated SQL is for.</summary>
 public enum SqlDialect
@@ -31,7 +32,8 @@ public sealed record Translation(IReadOnlyList<TranslatedStatement> Statements, 
 /// <c>SELECT TOP n</c> (to LIMIT), <c>SELECT ... INTO t</c> (to CREATE TABLE t AS), <c>[bracketed]</c>
 /// names (to "quoted"). Everything else keeps its original text, comments included. Text that is not
 /// valid T-SQL (LIMIT, ::casts, DuckDB functions) is passed to DuckDB unchanged, which then reports any
-/// error with its own position.
+/// error with its own position. A leading <c>EXPLAIN</c> (not T-SQL) is taken off, the statement after it
+/// translated like any other, and the EXPLAIN put back in front (<see cref="ExplainPrefix"/>).
 /// </summary>
 public static class TSqlTranslator
 {
@@ -45,6 +47,11 @@ public static class TSqlTranslator
     public static Translation Translate(string sql, SqlDialect dialect, Sky.SkyCatalog? sky = null)
     {
         ArgumentNullException.ThrowIfNull(sql);
+        if (ExplainPrefix.Find(sql) is { } explain)
+        {
+            return TranslateExplain(sql, explain, dialect, sky);
+        }
+
         var parser = new TSql160Parser(initialQuotedIdentifiers: true);
         var fragment = parser.Parse(new StringReader(sql), out var errors);
         if (errors.Count > 0 || fragment is not TSqlScript script)
@@ -61,6 +68,44 @@ public static class TSqlTranslator
         }
 
         return new Translation(statements, true);
+    }
+
+    /// <summary>
+    /// <c>EXPLAIN [options] statement</c>: the statement translated (T-SQL, sky functions onto the index) and explained. Its
+    /// plan comes back as rows; a SELECT ... INTO or CREATE explained is not run, so it creates nothing. With ANALYZE the
+    /// engine runs the statement, so only a statement that reads may be explained that way.
+    /// </summary>
+    private static Translation TranslateExplain(string sql, ExplainPrefix explain, SqlDialect dialect, Sky.SkyCatalog? sky)
+    {
+        var statement = sql[explain.StatementStart..];
+        var inner = statement.Trim().TrimEnd(';').Trim().Length == 0 ? null : Translate(statement, dialect, sky);
+        if (inner is null || inner.Statements.Count == 0)
+        {
+            throw Infrastructure.PlatformException.Invalid("EXPLAIN needs the statement to explain after it, e.g. EXPLAIN SELECT ... .", "query");
+        }
+
+        var first = inner.Statements[0];
+        if (explain.Analyze && (first.IntoTable is not null || !first.ReturnsRows || !Reads(statement)))
+        {
+            throw Infrastructure.PlatformException.Invalid(
+                "EXPLAIN ANALYZE runs the statement to measure it, so it is only for a query that reads (SELECT without INTO). " +
+                "EXPLAIN without ANALYZE shows the plan of a statement that writes, without running it.", "query");
+        }
+
+        var lines = sql[..explain.StatementStart].Count(c => c == '\n');
+        var statements = inner.Statements
+            .Select((s, i) => (i == 0 ? s with { Sql = explain.Text + s.Sql, IntoTable = null, ReturnsRows = true, Explain = true } : s) with { Line = s.Line + lines })
+            .ToList();
+        return new Translation(statements, inner.ParsedAsTSql);
+    }
+
+    // Whether a statement starts as a query that only reads does (SELECT, WITH, FROM, VALUES, TABLE, a parenthesis).
+    private static bool Reads(string statement)
+    {
+        var first = new TSql160Parser(initialQuotedIdentifiers: true).GetTokenStream(new StringReader(statement), out _)
+            .FirstOrDefault(t => t.TokenType is not (TSqlTokenType.WhiteSpace or TSqlTokenType.SingleLineComment or TSqlTokenType.MultilineComment));
+        return first is not null && (first.TokenType is TSqlTokenType.Select or TSqlTokenType.With or TSqlTokenType.From or TSqlTokenType.Values or TSqlTokenType.LeftParenthesis
+            || string.Equals(first.Text, "TABLE", StringComparison.OrdinalIgnoreCase));
     }
 
     private static TranslatedStatement TranslateStatement(TSqlStatement statement, SqlDialect dialect)

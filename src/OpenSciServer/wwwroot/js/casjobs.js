@@ -633,7 +633,11 @@ function main(page) {
         h('td', { class: 'text-end text-body-tertiary small', text: String(r + 1) }),
         row.map((value, i) => (value === null
           ? h('td', { class: 'text-body-tertiary fst-italic', text: 'NULL' })
-          : h('td', { class: numeric[i] ? 'text-end' : '', text: typeof value === 'object' ? JSON.stringify(value) : String(value) })))));
+          : h('td', {
+            // Text of several lines (an EXPLAIN's plan) keeps its lines and columns.
+            class: numeric[i] ? 'text-end' : (typeof value === 'string' && value.includes('\n') ? 'result-lines' : ''),
+            text: typeof value === 'object' ? JSON.stringify(value) : String(value),
+          })))));
     }
     grid.tBodies[0].replaceChildren(body);
     grid.setAttribute('data-rows', String(to - from));

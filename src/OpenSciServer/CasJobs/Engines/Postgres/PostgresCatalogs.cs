@@ -35,7 +35,8 @@ public sealed class PostgresCatalogs(PlatformDbContext db, AccessService access,
     public static IReadOnlyList<PostgresStatement> Translate(string sql)
     {
         var translation = TSqlTranslator.Translate(sql, SqlDialect.Postgres);
-        return translation.Statements.Select(s => new PostgresStatement(PostgresSkyRewriter.Rewrite(s.Sql), translation.ParsedAsTSql && s.ReturnsRows, s.Line, s.IntoTable)).ToList();
+        // An EXPLAIN is run as it is (PostgreSQL reads no EXPLAIN through a cursor); its plan still comes back as rows.
+        return translation.Statements.Select(s => new PostgresStatement(PostgresSkyRewriter.Rewrite(s.Sql), translation.ParsedAsTSql && s.ReturnsRows && !s.Explain, s.Line, s.IntoTable)).ToList();
     }
 
     public async Task<QueryOutcome> QuickAsync(Caller caller, CatalogContext context, string sql, long maxRows, TimeSpan timeout, CancellationToken ct)
