@@ -354,11 +354,12 @@ public sealed partial class CatalogImports(
 
         var watch = Stopwatch.StartNew();
         LogStarted(logger, record.Id, record.Name);
+        var (state, error, rows) = (CatalogImportState.Failed, (string?)"The import ended without a result.", (long?)null);
         try
         {
             await using var scope = scopes.CreateAsyncScope();
             var contexts = scope.ServiceProvider.GetRequiredService<CatalogContextService>();
-            var rows = await contexts.RunImportAsync(record, WorkFolder(record.Id), pid =>
+            rows = await contexts.RunImportAsync(record, WorkFolder(record.Id), pid =>
             {
                 lock (_lock)
                 {
@@ -368,48 +369,32 @@ public sealed partial class CatalogImports(
 
                 return Task.CompletedTask;
             }, cts.Token);
-            lock (_lock)
-            {
-                record.WorkerPid = null;
-                record.Rows = rows;
-                Finish(record, CatalogImportState.Ready, null);
-            }
-
-            LogReady(logger, record.Id, record.Name, rows, watch.Elapsed.TotalSeconds);
+            (state, error) = (CatalogImportState.Ready, null);
+            LogReady(logger, record.Id, record.Name, rows.Value, watch.Elapsed.TotalSeconds);
         }
         catch (OperationCanceledException) when (cts.IsCancellationRequested)
         {
-            lock (_lock)
-            {
-                record.WorkerPid = null;
-                if (stoppingToken.IsCancellationRequested)
-                {
-                    Finish(record, CatalogImportState.Failed, "The platform stopped while this import ran; nothing was registered. Start the import again.");
-                }
-                else
-                {
-                    Finish(record, CatalogImportState.Canceled, record.Error ?? "Canceled.");
-                }
-            }
+            (state, error) = stoppingToken.IsCancellationRequested
+                ? (CatalogImportState.Failed, "The platform stopped while this import ran; nothing was registered. Start the import again.")
+                : (CatalogImportState.Canceled, record.Error ?? "Canceled.");
         }
-        catch (Exception e) when (e is PlatformException or InvalidOperationException or IOException)
+        catch (Exception e) when (e is not OperationCanceledException)
         {
-            lock (_lock)
-            {
-                record.WorkerPid = null;
-                Finish(record, CatalogImportState.Failed, e is PlatformException ? e.Message : $"The import failed: {e.Message}");
-            }
-
+            // Whatever went wrong, the import ends Failed with the reason, and the runner goes on with the next one.
+            (state, error) = (CatalogImportState.Failed, e is PlatformException ? e.Message : $"The import failed: {e.Message}");
             LogFailed(logger, record.Id, record.Name, e.Message);
         }
         finally
         {
+            // The folder goes before the import shows as ended: whoever sees the end finds nothing half-written.
+            DeleteWorkFolder(record.Id);
             lock (_lock)
             {
                 _running.Remove(record.Id);
+                record.WorkerPid = null;
+                record.Rows = rows;
+                Finish(record, state, error);
             }
-
-            DeleteWorkFolder(record.Id);
         }
     }
 
