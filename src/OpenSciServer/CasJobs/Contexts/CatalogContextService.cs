@@ -217,6 +217,16 @@ public sealed partial class CatalogContextService(
         }
         catch
         {
+            // Half a registration is none: the row (with its descriptions) and the resource go with the file.
+            db.ChangeTracker.Clear();
+            if (await Contexts.FirstOrDefaultAsync(c => c.Path == target, CancellationToken.None) is { } added)
+            {
+                await Descriptions.Where(d => d.ContextId == added.Id).ExecuteDeleteAsync(CancellationToken.None);
+                Contexts.Remove(added);
+                await db.SaveChangesAsync(CancellationToken.None);
+                await access.UnregisterAsync(ResourceTypes.DatabaseContext, added.Name, CancellationToken.None);
+            }
+
             DeleteCatalogFile(target);
             throw;
         }

@@ -191,7 +191,7 @@ public sealed class SkyImportProgress : IDisposable
 
         var bytes = phase == Reading ? Math.Min(read, _sourceBytes) : _sourceBytes;
         var percent = phase != Reading ? 100
-            : known && _rowCountFromDuckDb ? Math.Clamp(percentage, 0, 100)
+            : known && _rowCountFromDuckDb ? Math.Round(Math.Clamp(percentage, 0, 100), 1)
             : _sourceBytes > 0 ? Math.Round(100.0 * bytes / _sourceBytes, 1) : 0;
         var snapshot = new ImportProgressSnapshot(phase, rows, total, bytes, _sourceBytes, percent, FolderSize(Path.Combine(_folder, "spill")), output);
         var file = Path.Combine(_folder, FileName);
