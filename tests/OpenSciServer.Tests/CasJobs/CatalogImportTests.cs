@@ -85,7 +85,7 @@ public sealed class CatalogImportRunningTests : IAsyncLifetime
     {
         var world = await CatalogWorld.CreateAsync(_platform);
         // Big enough to be still running while the test looks (a few seconds), small enough to write in one.
-        var big = CatalogFiles.WriteParquet(world.Folder, "big.parquet", 1_500_000);
+        var big = CatalogFiles.WriteParquet(world.Folder, "big.parquet", 2_000_000);
         var small = CatalogFiles.Write(world.Folder, "small.csv", 100);
         var name = PlatformFactory.UniqueName("Run");
         var next = PlatformFactory.UniqueName("Next");
