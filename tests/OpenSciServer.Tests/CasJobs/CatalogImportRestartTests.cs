@@ -7,7 +7,10 @@ using OpenSciServer.Tests.Infrastructure;
 
 namespace OpenSciServer.Tests.CasJobs;
 
-/// <summary>The platform killed (SIGKILL) while a catalog import runs: after the restart the import is Failed, its worker and partial catalog are gone.</summary>
+/// <summary>
+/// The platform killed (SIGKILL) while a catalog import runs and another waits: after the restart the running one is Failed,
+/// its worker and partial catalog gone; the waiting one runs.
+/// </summary>
 public sealed class CatalogImportRestartTests : IAsyncLifetime
 {
     private readonly string _data = Path.Combine(Path.GetTempPath(), "oss-test-import-" + Guid.NewGuid().ToString("N")[..8]);
@@ -21,7 +24,7 @@ public sealed class CatalogImportRestartTests : IAsyncLifetime
     }
 
     [Fact]
-    public async Task KillPlatformDuringAnImport_AfterRestart_ImportIsFailed_PartialCatalogAndWorkerGone_TheNameCanBeImportedAgain()
+    public async Task KillPlatformDuringAnImport_AfterRestart_ImportIsFailed_PartialCatalogAndWorkerGone_QueuedOneRuns_TheNameCanBeImportedAgain()
     {
         const string name = "Survey";
         var catalogs = Path.Combine(_data, "catalogs");
@@ -29,7 +32,7 @@ public sealed class CatalogImportRestartTests : IAsyncLifetime
         // Still being read and sorted a few seconds after it starts (the test kills the platform then).
         var big = CatalogFiles.WriteParquet(volume, "big.parquet", 2_000_000);
         var small = CatalogFiles.Write(volume, "small.csv", 500);
-        string id;
+        string id, queued;
         List<int> workers;
         await using (var server = new ServerProcess(_data))
         {
@@ -44,6 +47,10 @@ public sealed class CatalogImportRestartTests : IAsyncLifetime
             Assert.True(await EventuallyAsync(() => File.Exists(Path.Combine(work, "progress.json")) && Workers(work).Count > 0), "the import's worker did not start");
             var running = await admin.GetFromJsonAsync<JsonElement>($"/api/admin/casjobs/imports/{id}");
             Assert.Equal("Importing", running.GetProperty("state").GetString());
+            // Accepted behind it: still Queued when the platform dies, it must run after the restart.
+            var waiting = await admin.PostAsJsonAsync("/api/admin/casjobs/contexts", new { name = "Waiting", path = "surveys/small.csv" });
+            queued = (await waiting.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("id").GetString()!;
+            Assert.Equal("Queued", (await admin.GetFromJsonAsync<JsonElement>($"/api/admin/casjobs/imports/{queued}")).GetProperty("state").GetString());
             workers = Workers(work);
             await server.KillAsync(entireProcessTree: false);
             Assert.True(Directory.Exists(work), "the partial import should be there when the platform dies");
@@ -64,6 +71,15 @@ public sealed class CatalogImportRestartTests : IAsyncLifetime
             Assert.False(File.Exists(Path.Combine(catalogs, "survey.duckdb")));
             Assert.Equal(HttpStatusCode.NotFound, context.StatusCode);
             Assert.Equal(HttpStatusCode.NotFound, query.StatusCode);
+
+            JsonElement resumed = default;
+            Assert.True(await EventuallyAsync(async () =>
+            {
+                resumed = await admin.GetFromJsonAsync<JsonElement>($"/api/admin/casjobs/imports/{queued}");
+                return resumed.GetProperty("final").GetBoolean();
+            }), "the queued import did not run after the restart");
+            Assert.Equal("Ready", resumed.GetProperty("state").GetString());
+            Assert.Equal(500, resumed.GetProperty("rowsRead").GetInt64());
 
             var again = await admin.PostAsJsonAsync("/api/admin/casjobs/contexts", new { name, path = "surveys/small.csv" });
             Assert.Equal(HttpStatusCode.Accepted, again.StatusCode);

@@ -199,6 +199,12 @@ public sealed partial class CatalogContextService(
     public async Task<long> RunImportAsync(CatalogImportRecord import, string work, Func<int, Task> started, CancellationToken ct)
     {
         ArgumentNullException.ThrowIfNull(import);
+        // Checked when accepted; it may have waited in the queue since: still a plain file, not a link somewhere else.
+        if (new FileInfo(import.SourcePath) is var file && (!file.Exists || file.LinkTarget is not null))
+        {
+            throw PlatformException.Invalid($"'{import.Source}' is no longer a file in its data volume (moved, deleted or replaced by a link since the import was accepted).", "path");
+        }
+
         var (built, units, rows) = await BuildAsync(import.Name, import.SourcePath, import.Format, import.Table, work, started, ct);
         await CheckNameFreeAsync(import.Name, ct, ownImport: import.Id);
         var target = Path.Combine(CatalogsFolder, FileNameFor(import.Name));

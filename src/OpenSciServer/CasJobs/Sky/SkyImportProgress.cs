@@ -179,8 +179,11 @@ public sealed class SkyImportProgress : IDisposable
         var read = Math.Max(0, ProcessBytesRead() - _readAtStart);
         var output = SizeOf(_output) + SizeOf(_output + ".wal");
         var allRead = (known && percentage >= 99.95) || (_sourceBytes > 0 && read >= _sourceBytes);
-        // Sorted rows reach the new file only once all is read and sorted; an import without a sort writes as it reads.
-        var phase = _forcedPhase ?? (IndexedRows.Value > 0 && output > _outputAtStart + (1 << 20) ? Writing : allRead ? Sorting : Reading);
+        // Sorted rows reach the new file only once all is read and sorted; an import without a sort (no ra and dec) writes as it reads.
+        var sorts = IndexedRows.Value > 0;
+        var phase = _forcedPhase
+            ?? (sorts ? (output > _outputAtStart + (1 << 20) ? Writing : allRead ? Sorting : Reading)
+                : allRead ? Writing : Reading);
         long? rows = IndexedRows.Value > 0 ? IndexedRows.Value : known && _rowCountFromDuckDb ? rowsProcessed : null;
         long? total = known && _rowCountFromDuckDb ? Math.Max(totalRows, rows ?? 0) : null;
         if (phase != Reading && rows is { } r)
