@@ -39,6 +39,8 @@ export CasJobs__DemoRows=1000 CasJobs__Threads=$threads CasJobs__MemoryLimit=$me
 OPENSCISERVER_DATA="$work/data" OPENSCISERVER_ADMIN_PASSWORD=bench-admin-password Logging__LogLevel__Default=Warning \
   dotnet .build/app/OpenSciServer.dll --contentRoot "$PWD/.build/app" --urls "http://127.0.0.1:$app_port" >"$work/app.log" 2>&1 &
 app_pid=$!
+# The platform writes its import files as it stops: wait for it before lib.sh's cleanup removes the scratch folder.
+trap 'kill "$app_pid" 2>/dev/null || true; wait "$app_pid" 2>/dev/null || true; cleanup' EXIT
 for _ in $(seq 1 240); do curl -sf "http://127.0.0.1:$app_port/health" >/dev/null && break; sleep 0.5; done
 curl -sf "http://127.0.0.1:$app_port/health" >/dev/null || { echo "the platform did not start: $(tail -5 "$work/app.log")" >&2; exit 1; }
 token=$(login admin bench-admin-password)
