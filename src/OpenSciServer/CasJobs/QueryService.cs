@@ -25,7 +25,8 @@ public sealed class QueryService(
     TimeProvider time,
     MyDb.MyDbAccess myDbs,
     Engines.Postgres.PostgresCatalogs postgres,
-    Sky.SkyIndexes skyIndexes)
+    Sky.SkyIndexes skyIndexes,
+    Contexts.CatalogImports imports)
 {
     /// <summary>The name of the caller's own database as a context, as in SciServer CasJobs.</summary>
     public const string MyDbContext = "MyDB";
@@ -225,6 +226,12 @@ public sealed class QueryService(
 
         // Context names are case-insensitive (SciServer's routes are); there are few contexts.
         var context = (await db.Set<CatalogContext>().AsNoTracking().ToListAsync(ct)).FirstOrDefault(c => string.Equals(c.Name, name, StringComparison.OrdinalIgnoreCase));
+        if (context is null && imports.InFlight(name) is { } importing && (caller.IsAdmin || imports.InFlightIsPublic(name)))
+        {
+            // Not registered until its import is Ready; admins (and everyone, for a context that will be public) are told why.
+            throw PlatformException.Conflict(Contexts.CatalogImports.NotReadyMessage(importing, caller.IsAdmin), "context");
+        }
+
         if (caller.IsAnonymous)
         {
             // Whether a context that is not public exists is not told to someone who has not logged in.

@@ -159,18 +159,21 @@ public abstract class ContextAdminTests(PlatformFactory platform)
     }
 
     [Fact]
-    public async Task Import_RaggedCsv_Returns400_AndLeavesNoFile()
+    public async Task Import_RaggedCsv_FailsWithTheReason_AndLeavesNoFileNorRegistration()
     {
         var world = await CatalogWorld.CreateAsync(platform);
         var csv = world.Text("ragged.csv", "a,b\n1,2\n3,4,5,6\n7,8\n");
         var name = PlatformFactory.UniqueName("Rag");
 
-        var response = await world.Admin.PostAsJsonAsync("/api/admin/casjobs/contexts", new { name, path = world.PathOf(csv) });
+        var import = await world.WaitForImportAsync(await world.StartImportAsync(name, csv));
 
-        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
-        Assert.Contains("could not be imported", await response.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+        Assert.Equal("Failed", import.GetProperty("state").GetString());
+        Assert.Contains("could not be imported", import.GetProperty("error").GetString(), StringComparison.Ordinal);
+        Assert.Contains("as many values on every line", import.GetProperty("error").GetString(), StringComparison.Ordinal);
         Assert.False(File.Exists(Path.Combine(platform.DataDirectory, "catalogs", name.ToLowerInvariant() + ".duckdb")));
         Assert.Empty(Directory.EnumerateDirectories(Path.Combine(platform.DataDirectory, "catalogs"), ".import-*"));
+        Assert.Equal(HttpStatusCode.NotFound, (await world.Admin.GetAsync($"/api/admin/casjobs/contexts/{name}")).StatusCode);
+        Assert.Equal(HttpStatusCode.NotFound, (await world.Admin.PostAsJsonAsync($"/api/casjobs/contexts/{name}/query", new { query = "SELECT 1" })).StatusCode);
     }
 
     [Fact]
@@ -215,17 +218,18 @@ public abstract class ContextAdminTests(PlatformFactory platform)
     }
 
     [Fact]
-    public async Task Import_NotAFitsFile_Returns400_AndLeavesNothing()
+    public async Task Import_NotAFitsFile_Fails_AndLeavesNothing()
     {
         var world = await CatalogWorld.CreateAsync(platform);
         var fits = world.Text("table.fits", "SIMPLE  =                    T");
         var name = PlatformFactory.UniqueName("F");
 
-        var response = await world.Admin.PostAsJsonAsync("/api/admin/casjobs/contexts", new { name, path = world.PathOf(fits) });
+        var import = await world.WaitForImportAsync(await world.StartImportAsync(name, fits));
 
-        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
-        Assert.Contains("FITS file could not be imported", await response.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+        Assert.Equal("Failed", import.GetProperty("state").GetString());
+        Assert.Contains("FITS file could not be imported", import.GetProperty("error").GetString(), StringComparison.Ordinal);
         Assert.False(File.Exists(Path.Combine(platform.DataDirectory, "catalogs", name.ToLowerInvariant() + ".duckdb")));
+        Assert.Equal(HttpStatusCode.NotFound, (await world.Admin.GetAsync($"/api/admin/casjobs/contexts/{name}")).StatusCode);
     }
 
     [Fact]
@@ -399,12 +403,47 @@ internal sealed class CatalogWorld
         }
     }
 
+    /// <summary>Registers a DuckDB file (201), or imports a table file (202) and waits for its import to be Ready; returns the context.</summary>
     public async Task<JsonElement> RegisterAsync(string name, string file, bool isPublic = false, string? table = null)
     {
         var response = await Admin.PostAsJsonAsync("/api/admin/casjobs/contexts", new { name, path = PathOf(file), description = $"Test catalog {name}", isPublic, table });
         var text = await response.Content.ReadAsStringAsync();
+        if (response.StatusCode == HttpStatusCode.Accepted)
+        {
+            var import = await WaitForImportAsync(JsonDocument.Parse(text).RootElement.GetProperty("id").GetString()!);
+            Assert.True(import.GetProperty("state").GetString() == "Ready", $"import of {name}: {import}");
+            return await Admin.GetFromJsonAsync<JsonElement>($"/api/admin/casjobs/contexts/{name}");
+        }
+
         Assert.True(response.StatusCode == HttpStatusCode.Created, $"register {name}: {(int)response.StatusCode} {text}");
         return JsonDocument.Parse(text).RootElement.Clone();
+    }
+
+    /// <summary>Starts an import (expects 202) and returns its id.</summary>
+    public async Task<string> StartImportAsync(string name, string file, bool isPublic = false)
+    {
+        var response = await Admin.PostAsJsonAsync("/api/admin/casjobs/contexts", new { name, path = PathOf(file), isPublic });
+        var text = await response.Content.ReadAsStringAsync();
+        Assert.True(response.StatusCode == HttpStatusCode.Accepted, $"import {name}: {(int)response.StatusCode} {text}");
+        return JsonDocument.Parse(text).RootElement.GetProperty("id").GetString()!;
+    }
+
+    /// <summary>Polls the import until it has ended (Ready, Failed or Canceled), at most a minute; returns it.</summary>
+    public async Task<JsonElement> WaitForImportAsync(string id, Func<JsonElement, bool>? until = null)
+    {
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        while (true)
+        {
+            var import = await Admin.GetFromJsonAsync<JsonElement>($"/api/admin/casjobs/imports/{id}");
+            if (until?.Invoke(import) ?? import.GetProperty("final").GetBoolean())
+            {
+                return import;
+            }
+
+            Assert.True(clock.Elapsed < TimeSpan.FromSeconds(60), $"import {id} did not get there: {import}");
+            Assert.False(until is not null && import.GetProperty("final").GetBoolean(), $"import {id} ended first: {import}");
+            await Task.Delay(50);
+        }
     }
 
     public async Task ShareAsync(JsonElement context, string type, string name, params string[] actions)

@@ -35,6 +35,14 @@ public sealed class SkyImportTests : IDisposable
         Assert.All(reports, r => Assert.StartsWith("table 'big': ", r, StringComparison.Ordinal));
         Assert.Contains(reports, r => r.Contains(" rows read (", StringComparison.Ordinal) && r.Contains("of about 1,000,0", StringComparison.Ordinal));
         Assert.Contains("rows read after", reports[^1], StringComparison.Ordinal);
+        // What the platform shows of it: the worker's last progress file, beside the new catalog.
+        var last = OpenSciServer.CasJobs.Sky.SkyImportProgress.Read(Path.GetDirectoryName(built)!)!;
+        Assert.Equal("writing", last.Phase);
+        Assert.Equal(rows, last.RowsRead);
+        Assert.Equal(rows, last.RowsTotal);
+        Assert.Equal(new FileInfo(parquet).Length, last.BytesRead);
+        Assert.Equal(new FileInfo(parquet).Length, last.BytesTotal);
+        Assert.True(last.OutputBytes > 1 << 20, $"the new catalog: {last.OutputBytes} bytes");
         using var check = new DuckDBConnection($"Data Source={built};ACCESS_MODE=READ_ONLY");
         check.Open();
         Assert.Equal(0L, Scalar(check, "SELECT count(*) FROM (SELECT healpix < lag(healpix) OVER (ORDER BY rowid) AS back FROM big) WHERE back"));

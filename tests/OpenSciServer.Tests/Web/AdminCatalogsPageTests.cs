@@ -77,10 +77,17 @@ public sealed class AdminCatalogsPageTests(SqlitePlatform platform) : IClassFixt
 
         var (response, html) = await admin.SubmitAsync("/admin/catalogs", "register-catalog",
             [new("Register.Name", name), new("Register.Path", world.PathOf(csv)), new("Register.Table", "clusters"), new("Register.Public", "true")]);
-
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
-        Assert.Contains("clusters (3 rows)", html, StringComparison.Ordinal);
-        Assert.Contains(">imported</span>", html, StringComparison.Ordinal);
+        Assert.Contains($"Importing &#x27;{name}&#x27;", html, StringComparison.Ordinal);
+        Assert.Contains($"data-testid=\"import-{name}\"", html, StringComparison.Ordinal);
+        var id = (await world.Admin.GetFromJsonAsync<JsonElement[]>("/api/admin/casjobs/imports"))!.First(i => i.GetProperty("name").GetString() == name).GetProperty("id").GetString()!;
+        Assert.Equal("Ready", (await world.WaitForImportAsync(id)).GetProperty("state").GetString());
+        var (_, after) = await admin.GetAsync("/admin/catalogs");
+
+        Assert.Contains($"data-testid=\"catalog-{name}\"", after, StringComparison.Ordinal);
+        Assert.Contains("3 rows", after, StringComparison.Ordinal);
+        Assert.Contains(">imported</span>", after, StringComparison.Ordinal);
+        Assert.Contains(">Ready</span>", after, StringComparison.Ordinal);
     }
 
     [Fact]

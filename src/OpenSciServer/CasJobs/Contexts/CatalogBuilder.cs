@@ -53,6 +53,9 @@ public static class CatalogBuilder
         Execute(db, $"SET threads = {request.Threads.ToString(CultureInfo.InvariantCulture)}");
         var units = new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase);
         string? staging = null;
+        // From the first byte read to the checkpoint: the log's lines, and the progress file the platform shows (Sky/SkyImportProgress.cs).
+        using var tracker = Sky.SkyImportProgress.Start(db, build.Table, progress, progressInterval ?? TimeSpan.FromSeconds(2), source, request.MyDbPath,
+            rowCountFromDuckDb: build.Format == Parquet);
         if (reader is null)
         {
             // FITS is read in .NET (DuckDB has no reader for it) into a staging table; the catalog's own name is the file's.
@@ -74,11 +77,9 @@ public static class CatalogBuilder
 
         // A table with ra and dec gets its sky index: a HEALPix column, and the rows ordered by it (Sky/SkyCatalogIndex.cs).
         var folder = Path.GetDirectoryName(Path.GetFullPath(request.MyDbPath))!;
-        var create = Sky.SkyCatalogIndex.CreateTableSql(db, build.Table, reader, folder);
-        using (progress is null ? null : Sky.SkyImportProgress.Start(db, build.Table, progress, progressInterval ?? TimeSpan.FromSeconds(2)))
-        {
-            Execute(db, create);
-        }
+        var create = Sky.SkyCatalogIndex.CreateTableSql(db, build.Table, reader, folder, tracker.IndexedRows);
+        Execute(db, create);
+        tracker.NowWriting();
 
         if (staging is not null)
         {
@@ -98,6 +99,7 @@ public static class CatalogBuilder
         }
 
         Execute(db, "CHECKPOINT");
+        tracker.Dispose();
         return (rows, units);
     }
 

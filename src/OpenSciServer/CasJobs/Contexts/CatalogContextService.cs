@@ -56,6 +56,12 @@ public sealed record RegisterContextRequest(
     string? Database = null,
     string? Schema = null);
 
+/// <summary>
+/// What a registration did: a DuckDB file or a PostgreSQL schema is registered at once (<c>Context</c>); a CSV, Parquet or FITS
+/// file is imported in the background (<c>Import</c>, Queued), and its context registered when the import is Ready.
+/// </summary>
+public sealed record ContextRegistration(AdminContextInfo? Context, CatalogImportInfo? Import);
+
 /// <summary>Changes to a context; absent fields stay. <c>TimeoutSeconds</c> 0 restores the platform's default.</summary>
 public sealed record UpdateContextRequest(string? Description = null, int? TimeoutSeconds = null, bool? IsPublic = null);
 
@@ -74,6 +80,7 @@ public sealed partial class CatalogContextService(
     CatalogSchemaCache schemas,
     Engines.Postgres.PostgresCatalogs postgres,
     Engines.Postgres.PostgresEngine postgresEngine,
+    CatalogImports imports,
     IOptions<CasJobsOptions> options,
     IOptions<PlatformOptions> platform,
     TimeProvider time,
@@ -126,22 +133,21 @@ public sealed partial class CatalogContextService(
         }).ToList();
     }
 
-    /// <summary>Registers a DuckDB file, or imports a CSV, Parquet or FITS table into a new catalog.</summary>
-    public async Task<AdminContextInfo> RegisterAsync(Caller caller, RegisterContextRequest request, CancellationToken ct)
+    /// <summary>
+    /// Registers a DuckDB file or a PostgreSQL schema at once, or accepts the import of a CSV, Parquet or FITS table into a new
+    /// catalog, which runs in the background (<see cref="CatalogImports"/>): everything that can be checked without reading
+    /// the file (name, path, format, table name) is checked here, so a bad request is a 4xx now, not a Failed import later.
+    /// </summary>
+    public async Task<ContextRegistration> RegisterAsync(Caller caller, RegisterContextRequest request, CancellationToken ct)
     {
         DemandAdmin(caller);
         ArgumentNullException.ThrowIfNull(request);
         var name = ContextRules.CheckName(request.Name);
         var description = ContextRules.CheckText(request.Description, ContextRules.MaxDescriptionLength, "description", "A description");
         var timeout = ContextRules.CheckTimeout(request.TimeoutSeconds);
-        if ((await Contexts.AsNoTracking().Select(c => c.Name).ToListAsync(ct)).FirstOrDefault(n => string.Equals(n, name, StringComparison.OrdinalIgnoreCase)) is { } taken)
-        {
-            throw PlatformException.Conflict($"There is a context '{taken}' already (names are compared without case).", "name");
-        }
+        await CheckNameFreeAsync(name, ct);
 
         string path;
-        string? table = null;
-        IReadOnlyList<(string Column, string Unit)> units = [];
         var isPostgres = string.Equals(request.Engine?.Trim(), Engines.Postgres.PostgresCatalogs.EngineName, StringComparison.OrdinalIgnoreCase);
         if (!isPostgres && !string.IsNullOrWhiteSpace(request.Engine) && !string.Equals(request.Engine.Trim(), "duckdb", StringComparison.OrdinalIgnoreCase))
         {
@@ -157,10 +163,100 @@ public sealed partial class CatalogContextService(
         }
         else
         {
-            table = ContextRules.CheckTable(string.IsNullOrWhiteSpace(request.Table) ? ContextRules.TableFromFileName(Path.GetFileName(source)) : request.Table.Trim());
-            (path, units) = await ImportAsync(name, source, format, table, ct);
+            var table = ContextRules.CheckTable(string.IsNullOrWhiteSpace(request.Table) ? ContextRules.TableFromFileName(Path.GetFileName(source)) : request.Table.Trim());
+            var target = Path.Combine(CatalogsFolder, FileNameFor(name));
+            if (File.Exists(target) && await Contexts.AnyAsync(c => c.Path == target, ct))
+            {
+                throw PlatformException.Conflict($"The file {target} belongs to another context.", "name");
+            }
+
+            return new ContextRegistration(null, imports.Enqueue(new CatalogImportRecord
+            {
+                Id = Guid.NewGuid().ToString("N")[..16],
+                Name = name,
+                SourcePath = source,
+                Source = request.Path!.Trim(),
+                Format = format,
+                Table = table,
+                Description = description,
+                TimeoutSeconds = timeout,
+                IsPublic = request.IsPublic == true,
+                AdminId = caller.UserId,
+                AdminName = caller.UserName,
+                SubmittedAt = time.GetUtcNow(),
+            }));
         }
 
+        var context = await AddRegistrationAsync(caller, name, path, description, timeout, request.IsPublic == true, null, [], ct);
+        return new ContextRegistration(await DescribeAsync(context, ct), null);
+    }
+
+    /// <summary>
+    /// The background half of an import (<see cref="CatalogImports"/>): builds the catalog in <paramref name="work"/> in a
+    /// worker, moves it into place and registers the context. Whatever fails, nothing stays registered and no catalog file
+    /// stays (the queue removes the folder). Returns the rows imported.
+    /// </summary>
+    public async Task<long> RunImportAsync(CatalogImportRecord import, string work, Func<int, Task> started, CancellationToken ct)
+    {
+        ArgumentNullException.ThrowIfNull(import);
+        // Checked when accepted; it may have waited in the queue since: still a plain file, not a link somewhere else.
+        if (new FileInfo(import.SourcePath) is var file && (!file.Exists || file.LinkTarget is not null))
+        {
+            throw PlatformException.Invalid($"'{import.Source}' is no longer a file in its data volume (moved, deleted or replaced by a link since the import was accepted).", "path");
+        }
+
+        var (built, units, rows) = await BuildAsync(import.Name, import.SourcePath, import.Format, import.Table, work, started, ct);
+        await CheckNameFreeAsync(import.Name, ct, ownImport: import.Id);
+        var target = Path.Combine(CatalogsFolder, FileNameFor(import.Name));
+        if (File.Exists(target) && await Contexts.AnyAsync(c => c.Path == target, ct))
+        {
+            throw PlatformException.Conflict($"The file {target} belongs to another context.", "name");
+        }
+
+        // Nothing registered uses a file of that name (names are unique), so one there is what a crash left: the import replaces it.
+        File.Move(built, target, overwrite: true);
+        try
+        {
+            // The admin's request is done: registering is not canceled half-way.
+            await AddRegistrationAsync(new Caller(import.AdminId, import.AdminName, IsAdmin: true), import.Name, target, import.Description, import.TimeoutSeconds,
+                import.IsPublic, import.Table, units, CancellationToken.None);
+        }
+        catch
+        {
+            // Half a registration is none: the row (with its descriptions) and the resource go with the file.
+            db.ChangeTracker.Clear();
+            if (await Contexts.FirstOrDefaultAsync(c => c.Path == target, CancellationToken.None) is { } added)
+            {
+                await Descriptions.Where(d => d.ContextId == added.Id).ExecuteDeleteAsync(CancellationToken.None);
+                Contexts.Remove(added);
+                await db.SaveChangesAsync(CancellationToken.None);
+                await access.UnregisterAsync(ResourceTypes.DatabaseContext, added.Name, CancellationToken.None);
+            }
+
+            DeleteCatalogFile(target);
+            throw;
+        }
+
+        return rows;
+    }
+
+    /// <summary>No context of that name (without case), and no unfinished import of one other than <paramref name="ownImport"/>.</summary>
+    private async Task CheckNameFreeAsync(string name, CancellationToken ct, string? ownImport = null)
+    {
+        if ((await Contexts.AsNoTracking().Select(c => c.Name).ToListAsync(ct)).FirstOrDefault(n => string.Equals(n, name, StringComparison.OrdinalIgnoreCase)) is { } taken)
+        {
+            throw PlatformException.Conflict($"There is a context '{taken}' already (names are compared without case).", "name");
+        }
+
+        if (imports.InFlight(name) is { } importing && importing.Id != ownImport)
+        {
+            throw PlatformException.Conflict(CatalogImports.NotReadyMessage(importing), "name");
+        }
+    }
+
+    private async Task<CatalogContext> AddRegistrationAsync(Caller caller, string name, string path, string description, int? timeout, bool isPublic, string? table,
+        IReadOnlyList<(string Column, string Unit)> units, CancellationToken ct)
+    {
         var context = new CatalogContext { Name = name, Path = path, Description = description, QuickQueryTimeoutSeconds = timeout, CreatedAt = time.GetUtcNow() };
         try
         {
@@ -169,13 +265,8 @@ public sealed partial class CatalogContextService(
         }
         catch (DbUpdateException)
         {
-            // Another admin registered the same name meanwhile: the file this import built is not theirs.
+            // Another admin registered the same name meanwhile.
             Contexts.Entry(context).State = EntityState.Detached;
-            if (path != source)
-            {
-                DeleteCatalogFile(path);
-            }
-
             throw PlatformException.Conflict($"There is a context '{name}' already.", "name");
         }
 
@@ -187,13 +278,13 @@ public sealed partial class CatalogContextService(
         }
 
         var resource = await access.RegisterAsync(ResourceTypes.DatabaseContext, name, name, ownerId: null, ct);
-        if (request.IsPublic == true)
+        if (isPublic)
         {
             await SetPublicAsync(caller, resource, true, ct);
         }
 
         LogRegistered(logger, name, path, caller.UserName);
-        return await DescribeAsync(context, ct);
+        return context;
     }
 
     public async Task<AdminContextInfo> UpdateAsync(Caller caller, string name, UpdateContextRequest request, CancellationToken ct)
@@ -407,8 +498,14 @@ public sealed partial class CatalogContextService(
     private async Task<CatalogContext> FindAsync(string? name, CancellationToken ct, bool tracked = false)
     {
         var all = tracked ? await Contexts.ToListAsync(ct) : await Contexts.AsNoTracking().ToListAsync(ct);
-        return all.FirstOrDefault(c => string.Equals(c.Name, name?.Trim(), StringComparison.OrdinalIgnoreCase))
-            ?? throw PlatformException.NotFound($"There is no context '{name}'.");
+        if (all.FirstOrDefault(c => string.Equals(c.Name, name?.Trim(), StringComparison.OrdinalIgnoreCase)) is { } found)
+        {
+            return found;
+        }
+
+        throw imports.InFlight(name) is { } importing
+            ? PlatformException.Conflict(CatalogImports.NotReadyMessage(importing), "name")
+            : PlatformException.NotFound($"There is no context '{name}'.");
     }
 
     /// <summary>
@@ -544,51 +641,33 @@ public sealed partial class CatalogContextService(
     }
 
     /// <summary>
-    /// Builds <c>catalogs/&lt;name&gt;.duckdb</c> from the source in a worker: into a fresh folder first,
-    /// renamed into place only when complete, so a failed import leaves nothing behind.
+    /// Builds <c>&lt;name&gt;.duckdb</c> from the source in a worker, in <paramref name="work"/> (a fresh folder of its own, which
+    /// the caller removes); returns the built file, the source's units and the rows.
     /// </summary>
-    private async Task<(string Path, IReadOnlyList<(string Column, string Unit)> Units)> ImportAsync(string name, string source, string format, string table, CancellationToken ct)
+    private async Task<(string Built, IReadOnlyList<(string Column, string Unit)> Units, long Rows)> BuildAsync(string name, string source, string format, string table,
+        string work, Func<int, Task> started, CancellationToken ct)
     {
-        var catalogs = Directory.CreateDirectory(CatalogsFolder).FullName;
-        var target = Path.Combine(catalogs, FileNameFor(name));
-        if (File.Exists(target))
-        {
-            // Nothing registered uses it (names are unique), so it is what a crash left: an import replaces it.
-            if (await Contexts.AnyAsync(c => c.Path == target, ct))
-            {
-                throw PlatformException.Conflict($"The file {target} belongs to another context.", "name");
-            }
-        }
-
-        var work = Directory.CreateDirectory(Path.Combine(catalogs, ImportFolderPrefix + Guid.NewGuid().ToString("N")));
+        Directory.CreateDirectory(work);
+        var built = Path.Combine(work, FileNameFor(name));
+        var o = options.Value;
+        var request = new WorkerRequest(built, source, o.MemoryLimit, o.Threads, 0, [], CatalogBuild: new WorkerCatalogBuild(format, table));
+        QueryOutcome outcome;
         try
         {
-            var built = Path.Combine(work.FullName, FileNameFor(name));
-            var o = options.Value;
-            var request = new WorkerRequest(built, source, o.MemoryLimit, o.Threads, 0, [], CatalogBuild: new WorkerCatalogBuild(format, table));
-            QueryOutcome outcome;
-            try
-            {
-                outcome = await runner.RunAsync(request, o.CatalogImportTimeout, ct);
-            }
-            catch (PlatformException e)
-            {
-                // DuckDB's first lines say what is wrong; the rest lists its own options, which are not the admin's to set here.
-                var reason = string.Join(' ', e.Message.Split('\n').Select(l => l.Trim()).Where(l => l.Length > 0).Take(2));
-                var hint = format == CatalogBuilder.Csv ? " A CSV needs a header line, ',' between values (a tab in .tsv files), and as many values on every line as in the header." : "";
-                throw PlatformException.Invalid($"The {format.ToUpperInvariant()} file could not be imported: {reason}{hint}", "path");
-            }
-
-            File.Move(built, target, overwrite: true);
-            var units = outcome.ResultSets.Count == 0 ? [] : outcome.ResultSets[0].Rows
-                .Select(r => (Column: r[0].GetString() ?? "", Unit: r[1].GetString() ?? ""))
-                .Where(u => u.Column.Length > 0 && u.Unit.Length > 0).ToList();
-            return (target, units);
+            outcome = await runner.RunAsync(request, o.CatalogImportTimeout, started, ct, reuse: false);
         }
-        finally
+        catch (PlatformException e)
         {
-            work.Delete(recursive: true);
+            // DuckDB's first lines say what is wrong; the rest lists its own options, which are not the admin's to set here.
+            var reason = string.Join(' ', e.Message.Split('\n').Select(l => l.Trim()).Where(l => l.Length > 0).Take(2));
+            var hint = format == CatalogBuilder.Csv ? " A CSV needs a header line, ',' between values (a tab in .tsv files), and as many values on every line as in the header." : "";
+            throw PlatformException.Invalid($"The {format.ToUpperInvariant()} file could not be imported: {reason}{hint}", "path");
         }
+
+        var units = outcome.ResultSets.Count == 0 ? [] : outcome.ResultSets[0].Rows
+            .Select(r => (Column: r[0].GetString() ?? "", Unit: r[1].GetString() ?? ""))
+            .Where(u => u.Column.Length > 0 && u.Unit.Length > 0).ToList();
+        return (built, units, outcome.Affected.Count > 0 ? outcome.Affected[^1] : 0);
     }
 
     private static void DeleteCatalogFile(string path)

@@ -10,12 +10,16 @@ public static partial class ContextsSetup
     {
         ArgumentNullException.ThrowIfNull(builder);
         builder.Services.AddScoped<CatalogContextService>();
+        builder.Services.AddSingleton<CatalogImports>();
+        builder.Services.AddHostedService(sp => sp.GetRequiredService<CatalogImports>());
         builder.Services.AddSingleton<AnonymousQueryLimiter>();
         builder.Services.AddSingleton<CatalogSchemaCache>();
     }
 
     /// <summary>
-    /// At start: removes import folders a crash left behind (once older than any import may run), and gives the platform's demo context its
+    /// At start: fails the imports a crash or stop interrupted (their workers killed, their folders removed) and queues again the
+    /// ones that had not started (<see cref="CatalogImports.RecoverAsync"/>); removes other import folders a crash left behind
+    /// (once older than any import may run), and gives the platform's demo context its
     /// descriptions and units where it has none (also on servers whose demo predates them).
     /// </summary>
     public static async Task PrepareCatalogContextsAsync(this WebApplication app)
@@ -23,6 +27,7 @@ public static partial class ContextsSetup
         ArgumentNullException.ThrowIfNull(app);
         await using var scope = app.Services.CreateAsyncScope();
         var service = scope.ServiceProvider.GetRequiredService<CatalogContextService>();
+        await app.Services.GetRequiredService<CatalogImports>().RecoverAsync(app.Lifetime.ApplicationStopping);
         if (Directory.Exists(service.CatalogsFolder))
         {
             // Older than any import may run: no other server process sharing the data directory is still building it.

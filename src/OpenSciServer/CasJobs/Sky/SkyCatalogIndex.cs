@@ -27,7 +27,7 @@ public static class SkyCatalogIndex
     /// <paramref name="table"/>: as it is without ra and dec, else with the index column and ordered by it. Also registers
     /// the index function and points DuckDB's spill files at <paramref name="tempFolder"/>.
     /// </summary>
-    public static string CreateTableSql(DuckDBConnection db, string table, string source, string tempFolder)
+    public static string CreateTableSql(DuckDBConnection db, string table, string source, string tempFolder, StrongBoxCounter? indexedRows = null)
     {
         ArgumentNullException.ThrowIfNull(db);
         var columns = new List<(string Name, string Type)>();
@@ -49,7 +49,7 @@ public static class SkyCatalogIndex
         }
 
         var index = columns.Any(c => string.Equals(c.Name, SkyIndexMarker.DefaultColumn, StringComparison.OrdinalIgnoreCase)) ? "sky_healpix" : SkyIndexMarker.DefaultColumn;
-        RegisterAng2Pix(db, CasJobsSetup.IndexOrder);
+        RegisterAng2Pix(db, CasJobsSetup.IndexOrder, indexedRows);
         Execute(db, $"SET temp_directory = '{Sql.Literal(Path.Combine(tempFolder, "spill"))}'");
         var comment = SkyIndexMarker.Comment(CasJobsSetup.IndexOrder, ra, dec);
         return $"CREATE TABLE {Sql.Identifier(table)} AS SELECT *, {Ang2PixFunction}(CAST({Sql.Identifier(ra)} AS DOUBLE), CAST({Sql.Identifier(dec)} AS DOUBLE)) AS {Sql.Identifier(index)} " +
@@ -57,12 +57,14 @@ public static class SkyCatalogIndex
     }
 
     /// <summary>Registers <see cref="Ang2PixFunction"/> at <paramref name="order"/> on the connection.</summary>
-    public static void RegisterAng2Pix(DuckDBConnection db, int order)
+    /// <param name="indexedRows">Counts the rows indexed (an import's progress).</param>
+    public static void RegisterAng2Pix(DuckDBConnection db, int order, StrongBoxCounter? indexedRows = null)
     {
         ArgumentNullException.ThrowIfNull(db);
 #pragma warning disable DuckDBNET001 // scalar functions are marked experimental in DuckDB.NET
         db.RegisterScalarFunction<double, double, long>(Ang2PixFunction, (readers, writer, rows) =>
         {
+            indexedRows?.Add((long)rows);
             for (ulong i = 0; i < rows; i++)
             {
                 if (!readers[0].IsValid(i) || !readers[1].IsValid(i))
