@@ -103,6 +103,7 @@ public static class QueryWorker
 
         var index = 0;
         WorkerSession? session = null;
+        MyDbFiles? before = null;
         try
         {
             if (request.CatalogBuild is { } build)
@@ -129,6 +130,7 @@ public static class QueryWorker
             // MyDB may be held by another process (a running long query): WorkerSession waits, reads or
             // does without. A read-write instance is kept for the next request with the same set-up.
             session = await WorkerSession.OpenAsync(request, kept, writer);
+            before = MyDbFiles.Of(request.MyDbPath);
             var db = session.Connection;
             if (request.Upload is { } upload)
             {
@@ -171,9 +173,10 @@ public static class QueryWorker
         }
         finally
         {
-            if (session is { Mode: MyDbMode.ReadWrite })
+            // New tables get their date, and MyDB's used space is measured (MyDbMetadata): not after a run that
+            // wrote nothing (most quick queries), where measuring cost more than the query.
+            if (session is { Mode: MyDbMode.ReadWrite } && !(before is { } b && b.Unchanged(MyDbFiles.Of(request.MyDbPath))))
             {
-                // New tables get their date, and MyDB's used space is measured (MyDbMetadata).
                 MyDbSession.Stamp(session.Connection, request);
             }
 
@@ -297,4 +300,26 @@ public static class QueryWorker
         await writer.WriteLineAsync(JsonSerializer.Serialize(message, Json));
         await writer.FlushAsync();
     }
+}
+
+/// <summary>
+/// What a run can change of a MyDB on disk: the database file (size, modification time), its write-ahead log and the
+/// metadata file beside it. DuckDB writes every change to the log first, or to the file itself at a checkpoint, so
+/// when none of them moved and the log is empty, the run wrote nothing and MyDB need not be measured again.
+/// </summary>
+internal sealed record MyDbFiles(long Length, DateTime Modified, long WalLength, bool Metadata)
+{
+    public static MyDbFiles? Of(string myDbPath)
+    {
+        if (myDbPath == DuckDbSandbox.InMemory)
+        {
+            return null;
+        }
+
+        var file = new FileInfo(myDbPath);
+        var wal = new FileInfo(myDbPath + ".wal");
+        return file.Exists ? new MyDbFiles(file.Length, file.LastWriteTimeUtc, wal.Exists ? wal.Length : 0, File.Exists(MyDbMetadata.PathBeside(myDbPath))) : null;
+    }
+
+    public bool Unchanged(MyDbFiles? after) => after == this && WalLength == 0 && Metadata;
 }
