@@ -363,6 +363,40 @@ public sealed class PostgresMyDbTests(PostgresMyDbPlatform platform) : IClassFix
         Assert.Equal(["s"], await platform.TablesOfAsync(name));
     }
 
+    [Fact]
+    public async Task QuickQuery_SelectOfAFunctionThatWrites_RunsOnceMeasured_AndPastTheQuotaIs413()
+    {
+        // A query of SELECTs alone runs read-only and unmeasured; one whose function writes is refused there by PostgreSQL
+        // and runs again in the measured transaction: the row lands once, and a function that fills MyDB is stopped.
+        var (client, name) = await platform.NewUserAsync();
+        await OkAsync(client, "CREATE TABLE mydb.t (pad text);\n" +
+            $"CREATE FUNCTION mydb.add_one() RETURNS bigint LANGUAGE sql AS $f$ INSERT INTO mydb_{name}.t VALUES ('one'); SELECT count(*) FROM mydb_{name}.t $f$;\n" +
+            $"CREATE FUNCTION mydb.fill() RETURNS bigint LANGUAGE sql AS $f$ INSERT INTO mydb_{name}.t SELECT repeat(md5(g::text), 3) FROM generate_series(1, 20000) AS g; SELECT 1::bigint $f$");
+
+        var once = await OkAsync(client, "SELECT mydb.add_one() AS n");
+        var message = await RefusedAsync(client, "SELECT mydb.fill()", HttpStatusCode.RequestEntityTooLarge);
+        var count = await OkAsync(client, "SELECT count(*) FROM mydb.t");
+
+        Assert.Equal(1, once.GetProperty("resultSets")[0].GetProperty("rows")[0][0].GetInt64());
+        Assert.Contains("over your quota", message, StringComparison.Ordinal);
+        Assert.Equal(1, count.GetProperty("resultSets")[0].GetProperty("rows")[0][0].GetInt64());
+    }
+
+    [Fact]
+    public async Task QuickQuery_SelectTryingToLeaveReadOnly_CannotWrite()
+    {
+        var (client, name) = await platform.NewUserAsync();
+        await OkAsync(client, "CREATE TABLE mydb.t (pad text)");
+
+        // Making the transaction read-write after its first query is refused by PostgreSQL itself.
+        var error = await RefusedAsync(client, "SELECT set_config('transaction_read_only', 'off', true)", HttpStatusCode.BadRequest);
+        var count = await OkAsync(client, "SELECT count(*) FROM mydb.t");
+
+        Assert.Contains("read-write", error, StringComparison.Ordinal);
+        Assert.Equal(0, count.GetProperty("resultSets")[0].GetProperty("rows")[0][0].GetInt64());
+        Assert.Equal(["t"], await platform.TablesOfAsync(name));
+    }
+
     private static async Task<JsonElement> WaitForJobAsync(HttpClient client, long id)
     {
         var clock = Stopwatch.StartNew();

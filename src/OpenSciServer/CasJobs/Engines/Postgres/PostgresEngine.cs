@@ -294,8 +294,14 @@ public sealed partial class PostgresEngine(IOptions<CasJobsOptions> options, ILo
     /// through a cursor that stops at the row cap.
     /// </summary>
     /// <param name="userText">The query as the user wrote it (errors point into it).</param>
+    /// <param name="mayReadOnly">
+    /// A quick query of SELECTs only runs in a READ ONLY transaction, which PostgreSQL keeps from writing anything (a
+    /// user's function that writes is refused, and a transaction cannot be made read-write after its first query), so
+    /// MyDB cannot grow and is not measured. When PostgreSQL refuses a write there, the query runs again (it wrote
+    /// nothing) in the platform's measured transaction.
+    /// </param>
     public async Task<QueryOutcome> RunAsync(PostgresLocation location, Caller caller, IReadOnlyList<PostgresStatement> statements, long maxRows,
-        TimeSpan timeout, long? jobId, string? userText, CancellationToken ct)
+        TimeSpan timeout, long? jobId, string? userText, CancellationToken ct, bool mayReadOnly = true)
     {
         ArgumentNullException.ThrowIfNull(location);
         ArgumentNullException.ThrowIfNull(statements);
@@ -333,6 +339,8 @@ public sealed partial class PostgresEngine(IOptions<CasJobsOptions> options, ILo
         Task watchdog = Task.CompletedTask;
         var index = 0;
         var sent = "";
+        var readOnly = false;
+        var retryMeasured = false;
         try
         {
             var searchPath = string.Join(", ", new[] { location.Schema, PostgresSky.ContextSchema(location.Schema), myDb, SkySchema, "public" }.OfType<string>().Select(Sql.Identifier));
@@ -352,8 +360,10 @@ public sealed partial class PostgresEngine(IOptions<CasJobsOptions> options, ILo
                 }
             }
 
-            // A logged-in user's query runs in the platform's transaction, committed only if MyDB stays within its quota.
-            var guard = myDb is null ? null : await BeginGuardedAsync(conn, location, myDb);
+            // A logged-in user's query runs in the platform's transaction, committed only if MyDB stays within its quota;
+            // a quick query that only reads, in read-only transactions instead.
+            readOnly = mayReadOnly && myDb is not null && jobId is null && statements.All(s => s.IsSelect);
+            var guard = myDb is null || readOnly ? null : await BeginGuardedAsync(conn, location, myDb);
             if (jobId is not null)
             {
                 if (guard is null)
@@ -369,7 +379,7 @@ public sealed partial class PostgresEngine(IOptions<CasJobsOptions> options, ILo
             {
                 var statement = statements[index];
                 sent = PostgresText.WithMyDbSchema(statement.Sql, myDb);
-                last = guard is null ? await RunStatementAsync(conn, statement, sent, maxRows, countAll: jobId is not null, sets, affected)
+                last = guard is null ? await RunStatementAsync(conn, statement, sent, maxRows, countAll: jobId is not null, sets, affected, readOnly)
                     : await RunGuardedStatementAsync(conn, guard, statement, sent, maxRows, countAll: jobId is not null, sets, affected);
             }
 
@@ -404,6 +414,11 @@ public sealed partial class PostgresEngine(IOptions<CasJobsOptions> options, ILo
             ct.ThrowIfCancellationRequested();
             throw TimeLimit(timeout);
         }
+        catch (PostgresException e) when (readOnly && e.SqlState == PostgresErrorCodes.ReadOnlySqlTransaction)
+        {
+            // A SELECT that writes (through a function): nothing was written; run it again, measured.
+            retryMeasured = true;
+        }
         catch (PostgresException e) when (e.SqlState == PostgresErrorCodes.QueryCanceled)
         {
             // PostgreSQL's statement_timeout (or a cancel the user's SQL did not catch).
@@ -425,6 +440,10 @@ public sealed partial class PostgresEngine(IOptions<CasJobsOptions> options, ILo
             finished.TrySetResult();
             await watchdog;
         }
+
+        return retryMeasured
+            ? await RunAsync(location, caller, statements, maxRows, timeout, jobId, userText, ct, mayReadOnly: false)
+            : throw new InvalidOperationException("A query ended without an outcome.");
     }
 
     /// <summary>The time limit was reached (statement_timeout or the watchdog); callers word it for a quick or a long query.</summary>
@@ -457,12 +476,12 @@ public sealed partial class PostgresEngine(IOptions<CasJobsOptions> options, ILo
     }
 
     private static async Task<long> RunStatementAsync(NpgsqlConnection conn, PostgresStatement statement, string sql, long maxRows, bool countAll,
-        List<ResultSet> sets, List<long> affected)
+        List<ResultSet> sets, List<long> affected, bool readOnly = false)
     {
         if (statement.IsSelect && !countAll)
         {
             // A quick query's SELECT through a cursor: PostgreSQL stops at the row cap instead of sending everything.
-            await ExecuteAsync(conn, "BEGIN", CancellationToken.None);
+            await ExecuteAsync(conn, readOnly ? "BEGIN ISOLATION LEVEL READ COMMITTED READ ONLY" : "BEGIN", CancellationToken.None);
             await ExecuteAsync(conn, CursorPrefix + sql, CancellationToken.None);
             await using (var fetch = new NpgsqlCommand(string.Create(CultureInfo.InvariantCulture, $"FETCH FORWARD {maxRows + 1} FROM oss_result"), conn) { CommandTimeout = 0 })
             await using (var reader = await fetch.ExecuteReaderAsync(CancellationToken.None))
