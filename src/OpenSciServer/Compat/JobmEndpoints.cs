@@ -243,6 +243,18 @@ public static class JobmEndpoints
             DockerJobType, job.Kind == JobKind.Command ? job.Command : job.Parameters, job.NotebookPath, job.Image!.Name, Endpoint(baseUrl, job.DomainId),
             job.Volumes.Where(v => v.Kind == SessionVolumeKind.Data).Select(v => new JobmVolumeContainer(v.Name)).ToList(),
             userVolumes,
-            job.Messages.OrderBy(m => m.Id).Select(m => new JobmMessage(job.Id, m.Content, m.Label)).ToList());
+            Messages(job));
+    }
+
+    /// <summary>JOBM's messages; while the job waits, the last one (STATUS) says why (JOBM has no field of its own for it).</summary>
+    private static List<JobmMessage> Messages(ComputeJob job)
+    {
+        var messages = job.Messages.OrderBy(m => m.Id).Select(m => new JobmMessage(job.Id, m.Content, m.Label)).ToList();
+        if (job.QueueReason is { } reason)
+        {
+            messages.Add(new JobmMessage(job.Id, reason, JobMessageLabels.Status));
+        }
+
+        return messages;
     }
 }

@@ -85,7 +85,10 @@ internal sealed partial class JobDispatcher(
         }
     }
 
-    /// <summary>Starts PENDING jobs while the limits allow: each round gives one job to each user who may run one more, the least served first.</summary>
+    /// <summary>
+    /// Starts PENDING jobs while the limits allow: each round gives one job to each user who may run one more, the least
+    /// served first. The jobs that still wait are told which limit holds them (<see cref="ComputeJob.QueueReason"/>).
+    /// </summary>
     private async Task DispatchAsync(CancellationToken ct)
     {
         await using var scope = scopes.CreateAsyncScope();
@@ -95,27 +98,30 @@ internal sealed partial class JobDispatcher(
             .GroupBy(j => j.OwnerId).Select(g => new { Owner = g.Key, Count = g.Count() }).ToDictionaryAsync(g => g.Owner, g => g.Count, ct);
         var running = active.Values.Sum();
         var o = options.Value;
-        if (running >= o.MaxRunning)
+        var pending = await jobs.AsNoTracking().Where(j => j.Status == JobStatus.Pending).OrderBy(j => j.SubmittedAt).ThenBy(j => j.Id)
+            .Select(j => new { j.Id, j.OwnerId, j.Attempt, j.QueueReason }).Take(10_000).ToListAsync(ct);
+        if (pending.Count == 0)
         {
             return;
         }
 
-        var pending = await jobs.AsNoTracking().Where(j => j.Status == JobStatus.Pending).OrderBy(j => j.SubmittedAt).ThenBy(j => j.Id)
-            .Select(j => new { j.Id, j.OwnerId, j.Attempt }).Take(10_000).ToListAsync(ct);
         var queues = pending.GroupBy(j => j.OwnerId).ToDictionary(g => g.Key, g => new Queue<(long Id, int Attempt)>(g.Select(j => (j.Id, j.Attempt))));
+        var launched = new HashSet<long>();
         while (running < o.MaxRunning)
         {
             var next = queues.Where(q => q.Value.Count > 0 && active.GetValueOrDefault(q.Key) < o.MaxRunningPerUser)
                 .OrderBy(q => active.GetValueOrDefault(q.Key)).ThenBy(q => q.Value.Peek().Id).Select(q => q.Key).Cast<Guid?>().FirstOrDefault();
             if (next is not { } owner)
             {
-                return;
+                break;
             }
 
             var (id, attempt) = queues[owner].Dequeue();
             // The attempt is written before the start: after a crash, it names the start to look for.
             var claimed = await jobs.Where(j => j.Id == id && j.Status == JobStatus.Pending && j.Attempt == attempt)
-                .ExecuteUpdateAsync(u => u.SetProperty(j => j.Status, JobStatus.Accepted).SetProperty(j => j.Attempt, attempt + 1), ct);
+                .ExecuteUpdateAsync(u => u.SetProperty(j => j.Status, JobStatus.Accepted).SetProperty(j => j.Attempt, attempt + 1)
+                    .SetProperty(j => j.QueueReason, (string?)null), ct);
+            launched.Add(id);
             if (claimed == 0)
             {
                 continue; // canceled meanwhile
@@ -125,6 +131,36 @@ internal sealed partial class JobDispatcher(
             running++;
             Launch(id, attempt + 1, ct);
         }
+
+        // Those still waiting: say which limit holds each (written only when it changed).
+        var reasons = pending.Where(j => !launched.Contains(j.Id))
+            .Select(j => (j.Id, j.QueueReason, Reason: WaitReason(active.GetValueOrDefault(j.OwnerId), running, o)))
+            .Where(j => j.Reason is not null && j.Reason != j.QueueReason)
+            .GroupBy(j => j.Reason!, j => j.Id);
+        foreach (var group in reasons)
+        {
+            var ids = group.ToList();
+            var reason = group.Key;
+            await jobs.Where(j => ids.Contains(j.Id) && j.Status == JobStatus.Pending).ExecuteUpdateAsync(u => u.SetProperty(j => j.QueueReason, reason), ct);
+        }
+    }
+
+    /// <summary>Why a PENDING job of a user with <paramref name="mine"/> jobs queued or running waits, with <paramref name="all"/> of all users; null if no limit holds it.</summary>
+    internal static string? WaitReason(int mine, int all, JobOptions o)
+    {
+        if (mine >= o.MaxRunningPerUser)
+        {
+            return string.Create(System.Globalization.CultureInfo.InvariantCulture,
+                $"Waiting for one of your jobs to end: you have {mine} job(s) running or queued, and one user may have {o.MaxRunningPerUser} at once.");
+        }
+
+        if (all >= o.MaxRunning)
+        {
+            return string.Create(System.Globalization.CultureInfo.InvariantCulture,
+                $"Waiting for a free slot: {all} job(s) of all users are running or queued, the most this platform runs at once ({o.MaxRunning}); waiting jobs start in turn, fairly between users.");
+        }
+
+        return null;
     }
 
     private void Launch(long id, int attempt, CancellationToken ct)
@@ -182,9 +218,12 @@ internal sealed partial class JobDispatcher(
                         "It ended without an exit code (its processes were killed)." + (state.Reason is null ? "" : " " + state.Reason), ct);
                     continue;
                 case JobBackendStatus.Queued:
-                    if (job.Status != JobStatus.Queued)
+                    // The backend's reason (Slurm's pending reason, in words) is the job's for as long as it waits there.
+                    var reason = Bounded(state.Reason);
+                    if (job.Status != JobStatus.Queued || job.QueueReason != reason)
                     {
-                        await db.Set<ComputeJob>().Where(j => j.Id == job.Id && j.Status == JobStatus.Started).ExecuteUpdateAsync(u => u.SetProperty(j => j.Status, JobStatus.Queued), ct);
+                        await db.Set<ComputeJob>().Where(j => j.Id == job.Id && (j.Status == JobStatus.Started || j.Status == JobStatus.Queued))
+                            .ExecuteUpdateAsync(u => u.SetProperty(j => j.Status, JobStatus.Queued).SetProperty(j => j.QueueReason, reason), ct);
                     }
 
                     continue;
@@ -193,8 +232,14 @@ internal sealed partial class JobDispatcher(
                     {
                         var now = time.GetUtcNow();
                         await db.Set<ComputeJob>().Where(j => j.Id == job.Id && j.Status == JobStatus.Queued)
-                            .ExecuteUpdateAsync(u => u.SetProperty(j => j.Status, JobStatus.Started).SetProperty(j => j.StartedAt, now), ct);
+                            .ExecuteUpdateAsync(u => u.SetProperty(j => j.Status, JobStatus.Started).SetProperty(j => j.StartedAt, now)
+                                .SetProperty(j => j.QueueReason, (string?)null), ct);
                         continue;
+                    }
+
+                    if (job.QueueReason is not null)
+                    {
+                        await db.Set<ComputeJob>().Where(j => j.Id == job.Id && j.Status == JobStatus.Started).ExecuteUpdateAsync(u => u.SetProperty(j => j.QueueReason, (string?)null), ct);
                     }
 
                     if (job.StartedAt is { } at && time.GetUtcNow() >= at + job.TimeLimit)
@@ -255,6 +300,9 @@ internal sealed partial class JobDispatcher(
             await backend.RemoveOrphansAsync(keep, ct);
         }
     }
+
+    private static string? Bounded(string? reason) =>
+        reason is { Length: > ComputeJob.MaxQueueReasonLength } ? reason[..(ComputeJob.MaxQueueReasonLength - 1)] + "…" : reason;
 
     private static string Describe(TimeSpan span) => span < TimeSpan.FromMinutes(1)
         ? $"{span.TotalSeconds.ToString("0", System.Globalization.CultureInfo.InvariantCulture)} second(s)"

@@ -30,6 +30,7 @@ public sealed record JobMessageResponse(string Label, string Content, DateTimeOf
 /// <summary>A job as its owner sees it.</summary>
 /// <param name="StatusCode">SciServer's bit flag: 1 PENDING, 2 QUEUED, 4 ACCEPTED, 8 STARTED, 32 SUCCESS, 64 ERROR, 128 CANCELED.</param>
 /// <param name="Folder">The job directory as the Files page names it.</param>
+/// <param name="QueueReason">While the job waits (PENDING, QUEUED): why, e.g. your limit of jobs at once, or Slurm's reason (the partition is down, waiting for resources); null once it runs.</param>
 public sealed record JobResponse(
     long Id,
     string? Name,
@@ -52,7 +53,8 @@ public sealed record JobResponse(
     DateTimeOffset SubmittedAt,
     DateTimeOffset? StartedAt,
     DateTimeOffset? FinishedAt,
-    IReadOnlyList<JobMessageResponse> Messages)
+    IReadOnlyList<JobMessageResponse> Messages,
+    string? QueueReason)
 {
     public static JobResponse From(ComputeJob j)
     {
@@ -63,7 +65,8 @@ public sealed record JobResponse(
             j.Volumes.Where(v => v.Kind == SessionVolumeKind.User).OrderBy(v => v.RootVolume, StringComparer.Ordinal).ThenBy(v => v.Owner, StringComparer.Ordinal).ThenBy(v => v.Name, StringComparer.Ordinal)
                 .Select(v => new SessionUserVolume(v.RootVolume!, v.Owner!, v.Name, v.Writable, $"{Compute.Backends.Sandbox.Workspace}/{v.RootVolume}/{v.Owner}/{v.Name}")).ToList(),
             j.TimeLimit, j.WorkingDirectory, JobService.FilesPath(j), j.ExitCode, j.ScheduleId, j.SubmittedAt, j.StartedAt, j.FinishedAt,
-            j.Messages.OrderBy(m => m.Id).Select(m => new JobMessageResponse(m.Label, m.Content, m.CreatedAt)).ToList());
+            j.Messages.OrderBy(m => m.Id).Select(m => new JobMessageResponse(m.Label, m.Content, m.CreatedAt)).ToList(),
+            j.QueueReason);
     }
 }
 

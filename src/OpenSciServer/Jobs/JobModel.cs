@@ -11,6 +11,8 @@ namespace OpenSciServer.Jobs;
 /// </summary>
 public sealed class ComputeJob
 {
+    public const int MaxQueueReasonLength = 1000;
+
     public long Id { get; set; }
 
     public Guid OwnerId { get; set; }
@@ -40,6 +42,12 @@ public sealed class ComputeJob
     public ComputeImage? Image { get; set; }
 
     public JobStatus Status { get; set; }
+
+    /// <summary>
+    /// Why the job waits, while it waits: the platform's own queue (PENDING: the per-user or the global limit) or
+    /// the backend's (QUEUED: Slurm's pending reason). Null once it runs, and when it ends.
+    /// </summary>
+    public string? QueueReason { get; set; }
 
     public TimeSpan TimeLimit { get; set; }
 
@@ -139,6 +147,7 @@ internal sealed class ComputeJobConfiguration : IEntityTypeConfiguration<Compute
         builder.Property(j => j.Parameters).HasMaxLength(JobService.MaxParametersLength);
         builder.Property(j => j.WorkingDirectory).HasMaxLength(JobService.MaxPathLength).IsRequired();
         builder.Property(j => j.BackendId).HasMaxLength(128);
+        builder.Property(j => j.QueueReason).HasMaxLength(ComputeJob.MaxQueueReasonLength);
         builder.Property(j => j.PlatformUrl).HasMaxLength(512);
         builder.Ignore(j => j.IsFinal);
         builder.HasIndex(j => new { j.Status, j.SubmittedAt });

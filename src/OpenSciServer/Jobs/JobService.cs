@@ -338,7 +338,8 @@ public sealed partial class JobService(
         await using (var tx = await db.Database.BeginTransactionAsync(ct))
         {
             var changed = await Jobs.Where(j => j.Id == id && j.Status < JobStatus.Success)
-                .ExecuteUpdateAsync(u => u.SetProperty(j => j.Status, status).SetProperty(j => j.FinishedAt, now).SetProperty(j => j.ExitCode, exitCode), ct);
+                .ExecuteUpdateAsync(u => u.SetProperty(j => j.Status, status).SetProperty(j => j.FinishedAt, now).SetProperty(j => j.ExitCode, exitCode)
+                    .SetProperty(j => j.QueueReason, (string?)null), ct);
             if (changed == 0)
             {
                 return false;

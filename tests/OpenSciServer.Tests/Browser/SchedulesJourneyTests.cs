@@ -46,7 +46,7 @@ public sealed class FakeClockBrowserFixture : IAsyncLifetime
 
 /// <summary>
 /// A scientist schedules a command every minute from the schedules page; the platform's clock is moved
-/// two minutes (time injected, not waited); two runs appear in the schedule's history, and a run's job
+/// two minutes (time injected, not waited); two runs appear in the schedule's history while the page is open, and a run's job
 /// page shows its stdout. The cron preview answers as the expression is typed.
 /// </summary>
 public sealed class SchedulesJourneyTests(FakeClockBrowserFixture fixture) : IClassFixture<FakeClockBrowserFixture>
@@ -106,9 +106,10 @@ public sealed class SchedulesJourneyTests(FakeClockBrowserFixture fixture) : ICl
         fixture.Advance(TimeSpan.FromMinutes(1));
         await ScheduleWorld.HistoryAsync(api, id, 2);
 
-        await page.ReloadAsync();
+        // No reload: the page follows the schedule's history, and the runs appear in it as they happen.
         var rows = page.Locator("[data-testid=history-row]");
-        await Expect(rows).ToHaveCountAsync(2);
+        await Expect(rows).ToHaveCountAsync(2, new() { Timeout = 15_000 });
+        await Expect(page.Locator("[data-testid=schedule-row] td:nth-child(4) .badge")).ToHaveTextAsync("Submitted");
         await Expect(rows.Locator("td:nth-child(2) .badge")).ToHaveTextAsync(["Submitted", "Submitted"]);
         // The first run's job has ended; each run shows its job's status.
         await Expect(rows.Nth(1).Locator("[data-testid=history-job-status]")).ToHaveTextAsync("SUCCESS");

@@ -38,6 +38,7 @@ public sealed class SlurmJobTests(SlurmJobWorld world) : IClassFixture<SlurmJobW
         Assert.Equal("written on the node\n", await File.ReadAllTextAsync(written));
         Assert.Equal(row.Uid.Value, LocalSessionTests.OwnerUid(written));
         Assert.Contains(job.GetProperty("messages").EnumerateArray(), m => m.GetProperty("content").GetString()!.Contains("on Slurm", StringComparison.Ordinal));
+        Assert.False(job.TryGetProperty("queueReason", out _));
 
         // It was a Slurm job of its own, named and commented with the platform's job id and attempt.
         Assert.All(row.BackendId!, c => Assert.True(char.IsAsciiDigit(c)));
@@ -90,7 +91,7 @@ public sealed class SlurmJobTests(SlurmJobWorld world) : IClassFixture<SlurmJobW
     }
 
     [Fact]
-    public async Task Job_InADownPartition_IsQueued_ThenCanceled_AndNothingIsLeftInSlurm()
+    public async Task Job_InADownPartition_IsQueuedWithSlurmsReason_ThenCanceled_AndNothingIsLeftInSlurm()
     {
         var (_, client) = await world.NewUserAsync();
         var id = await Jobs.SubmitAsync(client, Jobs.Command("echo never", domain: SlurmWorld.ClosedDomain));
@@ -100,8 +101,24 @@ public sealed class SlurmJobTests(SlurmJobWorld world) : IClassFixture<SlurmJobW
         var slurmId = (await world.RowAsync(id)).BackendId!;
         Assert.Equal("PENDING", await world.Cluster.JobStateAsync(slurmId));
         Assert.Equal(2, queued.GetProperty("job").GetProperty("statusCode").GetInt32());
+        // Slurm's scheduler gives its reason within a cycle; the job shows it, in words and in Slurm's own.
+        var reason = "";
+        for (var i = 0; i < 100 && !reason.Contains("PartitionDown", StringComparison.Ordinal); i++)
+        {
+            await Task.Delay(100);
+            var job = (await Jobs.DetailsAsync(client, id)).GetProperty("job");
+            reason = job.TryGetProperty("queueReason", out var r) && r.ValueKind == JsonValueKind.String ? r.GetString()! : "";
+        }
+
+        Assert.Contains("Queued in Slurm (partition 'closed'): the partition is down", reason, StringComparison.Ordinal);
+        Assert.Contains("[PENDING, reason PartitionDown]", reason, StringComparison.Ordinal);
+        var listed = (await client.GetFromJsonAsync<JsonElement>("/api/jobs?status=queued")).EnumerateArray().Single();
+        Assert.Equal(reason, listed.GetProperty("queueReason").GetString());
+
         var canceled = await client.PostAsync($"/api/jobs/{id}/cancel", null);
-        Assert.Equal("Canceled", (await canceled.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("status").GetString());
+        var after = await canceled.Content.ReadFromJsonAsync<JsonElement>();
+        Assert.Equal("Canceled", after.GetProperty("status").GetString());
+        Assert.False(after.TryGetProperty("queueReason", out _));
         Assert.Equal("CANCELLED", await EventuallyAsync(slurmId, "CANCELLED"));
     }
 

@@ -1,5 +1,6 @@
-// The schedules page: a live preview of the cron expression (words and the next 5 runs), and the
-// browser's own time zone as the default for a new schedule (not for one being edited or a form sent back).
+// The schedules page: a live preview of the cron expression (words and the next 5 runs), the
+// browser's own time zone as the default for a new schedule (not for one being edited or a form sent back),
+// and the selected schedule's history kept up to date (new runs appear without a reload).
 const form = document.querySelector('[data-schedule-form]');
 if (form) {
     const cron = form.querySelector('[data-cron-input]');
@@ -58,4 +59,44 @@ if (form) {
     cron.addEventListener('input', later);
     zone.addEventListener('input', later);
     refresh();
+}
+
+// The selected schedule's history: its route is polled; when its runs differ from those shown (a new run, an outcome
+// that changed), the schedule's card (next runs, history) and the list are taken anew from the page, as the server renders them.
+// jobs.js keeps the job badges in it live.
+const live = document.querySelector('[data-schedule-live]');
+if (live) {
+    const every = 2000;
+    const id = live.dataset.scheduleId;
+    const shown = () => [...document.querySelectorAll('[data-schedule-live] [data-testid=history-row]')]
+        .map(row => `${row.dataset.due}|${row.dataset.outcome}|${row.dataset.jobId || ''}`).join(',');
+    const replace = (fresh, selector) => {
+        const next = fresh.querySelector(selector);
+        const now = document.querySelector(selector);
+        if (next && now) {
+            now.replaceWith(document.importNode(next, true));
+        }
+    };
+    const tick = async () => {
+        try {
+            if (!document.hidden) {
+                const response = await fetch(`api/jobs/schedules/${encodeURIComponent(id)}?next=5&history=50`,
+                    { credentials: 'same-origin', headers: { Accept: 'application/json' } });
+                if (response.ok) {
+                    const body = await response.json();
+                    const runs = (body.history || []).map(r => `${Date.parse(r.dueAt)}|${r.outcome}|${r.jobId ?? ''}`).join(',');
+                    if (runs !== shown()) {
+                        const page = await fetch(`jobs/schedules?id=${encodeURIComponent(id)}`, { credentials: 'same-origin' });
+                        if (page.ok) {
+                            const fresh = new DOMParser().parseFromString(await page.text(), 'text/html');
+                            replace(fresh, '[data-schedule-live]');
+                            replace(fresh, '[data-testid=schedule-table]');
+                        }
+                    }
+                }
+            }
+        } catch { /* try again next time */ }
+        setTimeout(tick, every);
+    };
+    setTimeout(tick, every);
 }

@@ -854,6 +854,10 @@ namespace OpenSciServer.Infrastructure.Migrations.Postgres
                         .HasMaxLength(512)
                         .HasColumnType("character varying(512)");
 
+                    b.Property<string>("QueueReason")
+                        .HasMaxLength(1000)
+                        .HasColumnType("character varying(1000)");
+
                     b.Property<long?>("ScheduleId")
                         .HasColumnType("bigint");
 

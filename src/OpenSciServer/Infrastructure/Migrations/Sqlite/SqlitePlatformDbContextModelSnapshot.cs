@@ -827,6 +827,10 @@ namespace OpenSciServer.Infrastructure.Migrations.Sqlite
                         .HasMaxLength(512)
                         .HasColumnType("TEXT");
 
+                    b.Property<string>("QueueReason")
+                        .HasMaxLength(1000)
+                        .HasColumnType("TEXT");
+
                     b.Property<long?>("ScheduleId")
                         .HasColumnType("INTEGER");
 
