@@ -2,6 +2,8 @@ using System.Globalization;
 using System.Text;
 using OpenSciServer.CasJobs.Engines;
 using OpenSciServer.Infrastructure;
+using Kind = OpenSciServer.CasJobs.Sky.SqlTokenKind;
+using Token = OpenSciServer.CasJobs.Sky.SqlToken;
 
 namespace OpenSciServer.CasJobs.Sky;
 
@@ -326,87 +328,7 @@ public static class SkyRewriter
         token.Kind == Kind.Quoted ? token.Text[1..^1].Replace("\"\"", "\"", StringComparison.Ordinal) : token.Text;
 
     /// <summary>The value of an argument made of numbers, + - * / and parentheses; null for anything else.</summary>
-    private static double? Constant(Text text, (int From, int To) arg)
-    {
-        var at = arg.From;
-        var value = Sum(text.Tokens, ref at, arg.To);
-        return value is not null && at == arg.To + 1 ? value : null;
-    }
-
-    private static double? Sum(IReadOnlyList<Token> t, ref int at, int to)
-    {
-        var value = Product(t, ref at, to);
-        while (value is not null && at <= to && t[at].Text is "+" or "-")
-        {
-            var op = t[at++].Text;
-            var right = Product(t, ref at, to);
-            value = right is null ? null : op == "+" ? value + right : value - right;
-        }
-
-        return value;
-    }
-
-    private static double? Product(IReadOnlyList<Token> t, ref int at, int to)
-    {
-        var value = Unary(t, ref at, to);
-        while (value is not null && at <= to && t[at].Text is "*" or "/")
-        {
-            var op = t[at++].Text;
-            var right = Unary(t, ref at, to);
-            value = right is null ? null : op == "*" ? value * right : value / right;
-        }
-
-        return value;
-    }
-
-    private static double? Unary(IReadOnlyList<Token> t, ref int at, int to)
-    {
-        if (at > to)
-        {
-            return null;
-        }
-
-        var token = t[at];
-        if (token.Text is "-" or "+")
-        {
-            at++;
-            var inner = Unary(t, ref at, to);
-            return token.Text == "-" ? -inner : inner;
-        }
-
-        if (token.Kind == Kind.Number)
-        {
-            at++;
-            return double.TryParse(token.Text, NumberStyles.Float, CultureInfo.InvariantCulture, out var number) ? number : null;
-        }
-
-        if (token.Text == "(")
-        {
-            at++;
-            var inner = Sum(t, ref at, to);
-            if (inner is null || at > to || t[at].Text != ")")
-            {
-                return null;
-            }
-
-            at++;
-            return inner;
-        }
-
-        return null;
-    }
-
-    private enum Kind
-    {
-        Word,
-        Quoted,
-        Number,
-        String,
-        Punct,
-    }
-
-    /// <summary>A token; whitespace and comments are not tokens (the text between tokens is copied as it is).</summary>
-    private sealed record Token(Kind Kind, string Text, int Start);
+    private static double? Constant(Text text, (int From, int To) arg) => SqlConstant.Of(text.Tokens, arg.From, arg.To);
 
     /// <summary>The tokens of a SQL text with their parenthesis depth and matching parentheses.</summary>
     private sealed class Text

@@ -4,6 +4,8 @@ using System.Text.RegularExpressions;
 using Npgsql;
 using OpenSciServer.CasJobs.Sky;
 using OpenSciServer.Infrastructure;
+using Kind = OpenSciServer.CasJobs.Sky.SqlTokenKind;
+using Token = OpenSciServer.CasJobs.Sky.SqlToken;
 
 namespace OpenSciServer.CasJobs.Engines.Postgres;
 
@@ -413,90 +415,7 @@ public static partial class PostgresSkyRewriter
         token.Kind == Kind.Quoted ? token.Text[1..^1].Replace("\"\"", "\"", StringComparison.Ordinal) : token.Text.ToLowerInvariant();
 
     /// <summary>The value of an argument made of numbers, + - * / and parentheses; null for anything else.</summary>
-    private static double? Constant(IReadOnlyList<Token> t, (int From, int To) arg)
-    {
-        var at = arg.From;
-        var value = Sum(t, ref at, arg.To);
-        return value is not null && at == arg.To + 1 ? value : null;
-    }
-
-    private static double? Sum(IReadOnlyList<Token> t, ref int at, int to)
-    {
-        var value = Product(t, ref at, to);
-        while (value is not null && at <= to && t[at].Text is "+" or "-")
-        {
-            var op = t[at++].Text;
-            var right = Product(t, ref at, to);
-            value = right is null ? null : op == "+" ? value + right : value - right;
-        }
-
-        return value;
-    }
-
-    private static double? Product(IReadOnlyList<Token> t, ref int at, int to)
-    {
-        var value = Unary(t, ref at, to);
-        while (value is not null && at <= to && t[at].Text is "*" or "/")
-        {
-            var op = t[at++].Text;
-            var right = Unary(t, ref at, to);
-            value = right is null ? null : op == "*" ? value * right : value / right;
-        }
-
-        return value;
-    }
-
-    private static double? Unary(IReadOnlyList<Token> t, ref int at, int to)
-    {
-        if (at > to)
-        {
-            return null;
-        }
-
-        var token = t[at];
-        if (token.Text is "-" or "+")
-        {
-            at++;
-            var inner = Unary(t, ref at, to);
-            return token.Text == "-" ? -inner : inner;
-        }
-
-        if (token.Kind == Kind.Number)
-        {
-            at++;
-            return double.TryParse(token.Text, NumberStyles.Float, CultureInfo.InvariantCulture, out var number) ? number : null;
-        }
-
-        if (token.Text == "(")
-        {
-            at++;
-            var inner = Sum(t, ref at, to);
-            if (inner is null || at > to || t[at].Text != ")")
-            {
-                return null;
-            }
-
-            at++;
-            return inner;
-        }
-
-        return null;
-    }
-
-    private enum Kind
-    {
-        Word,
-        Quoted,
-        Number,
-        String,
-        Punct,
-    }
-
-    /// <summary>A token; whitespace and comments are not tokens (the text between tokens is copied as it is).</summary>
-    private sealed record Token(Kind Kind, string Text, int Start)
-    {
-        public int End => Start + Text.Length;
-    }
+    private static double? Constant(IReadOnlyList<Token> t, (int From, int To) arg) => SqlConstant.Of(t, arg.From, arg.To);
 
     /// <summary>The tokens of PostgreSQL SQL text with their parenthesis depth and matching parentheses.</summary>
     private sealed class SqlText
