@@ -48,4 +48,22 @@ public sealed class PostgresStatementsTests
     {
         PostgresStatements.RefuseTransactionControl([sql]);
     }
+
+    [Theory]
+    [InlineData("SELECT id, ra FROM s WHERE cone(ra, dec, 150.1, 2.2, 1 / 60.0)", true)]
+    [InlineData("-- a comment\nWITH c AS (SELECT 1 AS x) SELECT x::int FROM c", true)]
+    [InlineData("SELECT 'INSERT INTO t' AS text, \"update\" FROM t /* DELETE */", true)]
+    [InlineData("SELECT 1;", false)]
+    [InlineData("SELECT 1; SELECT 2", false)]
+    [InlineData("SELECT * INTO mydb.t FROM s", false)]
+    [InlineData("WITH d AS (DELETE FROM mydb.t RETURNING *) SELECT * FROM d", false)]
+    [InlineData("SELECT * FROM s FOR UPDATE", false)]
+    [InlineData("SELECT set_config('a.b', 'c', false) FROM s", true)]
+    [InlineData("INSERT INTO mydb.t VALUES (1)", false)]
+    [InlineData("SET search_path = public", false)]
+    [InlineData("EXPLAIN SELECT 1", false)]
+    public void IsPlainRead_OneSelectWithoutWritingWords(string sql, bool expected)
+    {
+        Assert.Equal(expected, PostgresStatements.IsPlainRead(sql));
+    }
 }

@@ -36,7 +36,13 @@ public sealed class PostgresCatalogs(PlatformDbContext db, AccessService access,
     {
         var translation = TSqlTranslator.Translate(sql, SqlDialect.Postgres);
         // An EXPLAIN is run as it is (PostgreSQL reads no EXPLAIN through a cursor); its plan still comes back as rows.
-        return translation.Statements.Select(s => new PostgresStatement(PostgresSkyRewriter.Rewrite(s.Sql), translation.ParsedAsTSql && s.ReturnsRows && !s.Explain, s.Line, s.IntoTable)).ToList();
+        // SQL that is not T-SQL (PostgreSQL's own, or with the sky functions in WHERE) counts as a SELECT when it is one plain read.
+        return translation.Statements.Select(s =>
+        {
+            var rewritten = PostgresSkyRewriter.Rewrite(s.Sql);
+            var isSelect = !s.Explain && (translation.ParsedAsTSql ? s.ReturnsRows : PostgresStatements.IsPlainRead(rewritten));
+            return new PostgresStatement(rewritten, isSelect, s.Line, s.IntoTable);
+        }).ToList();
     }
 
     public async Task<QueryOutcome> QuickAsync(Caller caller, CatalogContext context, string sql, long maxRows, TimeSpan timeout, CancellationToken ct)

@@ -72,6 +72,65 @@ public static class PostgresStatements
         }
     }
 
+    /// <summary>Words that make a statement more than a plain read (or that it cannot be read through a cursor with).</summary>
+    private static readonly HashSet<string> NotARead = new(StringComparer.OrdinalIgnoreCase)
+    {
+        "INTO", "INSERT", "UPDATE", "DELETE", "MERGE", "CREATE", "DROP", "ALTER", "TRUNCATE", "COPY", "CALL", "DO", "GRANT", "REVOKE",
+        "COMMENT", "LOCK", "SET", "RESET", "FOR", "NOTIFY", "LISTEN", "UNLISTEN", "VACUUM", "ANALYZE", "REFRESH", "SECURITY", "PREPARE",
+        "EXECUTE", "DECLARE", "FETCH", "MOVE", "CLOSE", "DISCARD", "EXPLAIN", "BEGIN", "COMMIT", "ROLLBACK", "SAVEPOINT", "RELEASE",
+    };
+
+    /// <summary>
+    /// Whether SQL that is not T-SQL is one plain read: a single <c>SELECT</c> or <c>WITH</c> statement without a word that
+    /// writes, locks or sets (outside strings, quoted names and comments) and without a closing semicolon. Such a query is read
+    /// through a cursor in a read-only transaction; a false "no" only costs it that shortcut, and PostgreSQL itself refuses
+    /// any write a false "yes" would try there.
+    /// </summary>
+    public static bool IsPlainRead(string sql)
+    {
+        ArgumentNullException.ThrowIfNull(sql);
+        var first = FirstWords(sql, 1);
+        if (first.Count == 0 || !(first[0].Equals("SELECT", StringComparison.OrdinalIgnoreCase) || first[0].Equals("WITH", StringComparison.OrdinalIgnoreCase))
+            || Split(sql).Count != 1)
+        {
+            return false;
+        }
+
+        var i = 0;
+        var last = ' ';
+        while (i < sql.Length)
+        {
+            var c = sql[i];
+            if (char.IsLetter(c) || c == '_')
+            {
+                var end = i;
+                while (end < sql.Length && (char.IsLetterOrDigit(sql[end]) || sql[end] is '_' or '$'))
+                {
+                    end++;
+                }
+
+                if (NotARead.Contains(sql[i..end]))
+                {
+                    return false;
+                }
+
+                i = end;
+                last = 'w';
+            }
+            else
+            {
+                if (!char.IsWhiteSpace(c) && !IsComment(sql, i))
+                {
+                    last = c;
+                }
+
+                i = Skip(sql, i);
+            }
+        }
+
+        return last != ';';
+    }
+
     /// <summary>The first <paramref name="count"/> words of a statement, after blanks and comments.</summary>
     public static IReadOnlyList<string> FirstWords(string sql, int count)
     {
