@@ -319,6 +319,9 @@ function main(page) {
     const mydbs = await fetchPgMyDbs();
     if (state.context !== context) { return; }
     const schema = mydbs.find((m) => (m.contexts || []).includes(context)) || null;
+    // Not a PostgreSQL context, or no MyDB schema there before or now: nothing to show, and the list is left as it is
+    // (rendering it again would fold a table the user has just opened).
+    if (!schema && !state.pgSchema) { return; }
     state.pgSchema = schema;
     state.pgColumns = new Map();
     renderSchema();
