@@ -283,7 +283,8 @@ function main(page) {
     await loadSchema(name);
   };
 
-  contextSelect.addEventListener('change', () => { if (contextSelect.value) { setContext(contextSelect.value); } });
+  // Choosing the context already shown does not load its tables again (that would fold a table the user has just opened).
+  contextSelect.addEventListener('change', () => { if (contextSelect.value && contextSelect.value !== state.context) { setContext(contextSelect.value); } });
   schemaFilter.addEventListener('input', () => renderSchema());
 
   const loadSchema = async (context) => {
