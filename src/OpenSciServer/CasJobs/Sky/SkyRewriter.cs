@@ -498,38 +498,12 @@ public static class SkyRewriter
 
                     tokens.Add(new Token(c == '"' ? Kind.Quoted : Kind.String, sql[start..i], start));
                 }
-                else if (char.IsAsciiDigit(c) || (c == '.' && i + 1 < sql.Length && char.IsAsciiDigit(sql[i + 1])))
-                {
-                    while (i < sql.Length && (char.IsAsciiDigit(sql[i]) || sql[i] == '.'))
-                    {
-                        i++;
-                    }
-
-                    if (i < sql.Length && sql[i] is 'e' or 'E' && i + 1 < sql.Length
-                        && (char.IsAsciiDigit(sql[i + 1]) || (sql[i + 1] is '+' or '-' && i + 2 < sql.Length && char.IsAsciiDigit(sql[i + 2]))))
-                    {
-                        i += 2;
-                        while (i < sql.Length && char.IsAsciiDigit(sql[i]))
-                        {
-                            i++;
-                        }
-                    }
-
-                    tokens.Add(new Token(Kind.Number, sql[start..i], start));
-                }
-                else if (char.IsLetter(c) || c == '_')
-                {
-                    while (i < sql.Length && (char.IsLetterOrDigit(sql[i]) || sql[i] is '_' or '$'))
-                    {
-                        i++;
-                    }
-
-                    tokens.Add(new Token(Kind.Word, sql[start..i], start));
-                }
                 else
                 {
-                    i++;
-                    tokens.Add(new Token(Kind.Punct, sql[start..i], start));
+                    // Numbers, words and punctuation read alike in both dialects.
+                    var token = SqlToken.ReadPlain(sql, start);
+                    tokens.Add(token);
+                    i = token.End;
                 }
             }
 

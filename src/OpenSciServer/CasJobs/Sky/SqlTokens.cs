@@ -16,6 +16,45 @@ internal enum SqlTokenKind
 internal sealed record SqlToken(SqlTokenKind Kind, string Text, int Start)
 {
     public int End => Start + Text.Length;
+
+    /// <summary>The number (digits, a point, an exponent), word or single punctuation character at <paramref name="start"/>.</summary>
+    public static SqlToken ReadPlain(string sql, int start)
+    {
+        ArgumentNullException.ThrowIfNull(sql);
+        var c = sql[start];
+        var i = start;
+        if (char.IsAsciiDigit(c) || (c == '.' && i + 1 < sql.Length && char.IsAsciiDigit(sql[i + 1])))
+        {
+            while (i < sql.Length && (char.IsAsciiDigit(sql[i]) || sql[i] == '.'))
+            {
+                i++;
+            }
+
+            if (i < sql.Length && sql[i] is 'e' or 'E' && i + 1 < sql.Length
+                && (char.IsAsciiDigit(sql[i + 1]) || (sql[i + 1] is '+' or '-' && i + 2 < sql.Length && char.IsAsciiDigit(sql[i + 2]))))
+            {
+                i += 2;
+                while (i < sql.Length && char.IsAsciiDigit(sql[i]))
+                {
+                    i++;
+                }
+            }
+
+            return new SqlToken(SqlTokenKind.Number, sql[start..i], start);
+        }
+
+        if (char.IsLetter(c) || c == '_')
+        {
+            while (i < sql.Length && (char.IsLetterOrDigit(sql[i]) || sql[i] is '_' or '$'))
+            {
+                i++;
+            }
+
+            return new SqlToken(SqlTokenKind.Word, sql[start..i], start);
+        }
+
+        return new SqlToken(SqlTokenKind.Punct, sql[start..(start + 1)], start);
+    }
 }
 
 /// <summary>Arguments written as constants: numbers with + - * / and parentheses, as users write radii (<c>1 / 60.0</c>).</summary>
